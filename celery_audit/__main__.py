@@ -1,0 +1,4 @@
+from celery_audit.cli import main
+
+if __name__ == "__main__":
+    main()

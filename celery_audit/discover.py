@@ -1,0 +1,138 @@
+"""Find the files to scan under a root and classify them.
+
+Honours the root's .gitignore files (nested ones too, each relative to its folder) and
+configured excludes; never descends into virtualenvs, dependency or cache folders, and
+never follows a symlink out of the root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pathspec
+
+from celery_audit.model.facts import FileKind, SourceFile
+
+# Folders that never hold the project's own code.
+SKIP_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", ".env",
+        "node_modules", "bower_components", "__pycache__", ".mypy_cache", ".pytest_cache",
+        ".ruff_cache", ".celery_audit_cache", "build", "dist", "site-packages",
+        ".eggs", "htmlcov", ".idea", ".vscode",
+    }
+)  # fmt: skip
+
+FRONTEND_SUFFIXES = frozenset({".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx", ".vue", ".svelte"})
+TEMPLATE_SUFFIXES = frozenset({".html", ".htm", ".jinja", ".jinja2", ".j2"})
+SCRIPT_NAMES = frozenset({"procfile", "makefile", "dockerfile", "package.json"})
+SCRIPT_SUFFIXES = frozenset({".sh", ".bash", ".service", ".conf", ".ini", ".yml", ".yaml"})
+
+
+def classify(rel_path: str) -> FileKind | None:
+    """The kind of a file by its name, or None when celery-audit does not read it."""
+    name = rel_path.rsplit("/", 1)[-1]
+    lower = name.lower()
+    suffix = os.path.splitext(lower)[1]
+    if suffix in (".py", ".pyw"):
+        return FileKind.PYTHON
+    if suffix in FRONTEND_SUFFIXES or suffix in TEMPLATE_SUFFIXES:
+        return FileKind.FRONTEND
+    if (
+        lower in SCRIPT_NAMES
+        or lower.startswith(("procfile.", "dockerfile.", "docker-compose", "compose."))
+        or lower.endswith(".dockerfile")
+        or suffix in SCRIPT_SUFFIXES
+    ):
+        return FileKind.SCRIPT
+    return None
+
+
+def _is_virtualenv(directory: Path) -> bool:
+    return (directory / "pyvenv.cfg").is_file()
+
+
+def _ignore_spec(directory: Path) -> pathspec.PathSpec | None:
+    gitignore = directory / ".gitignore"
+    try:
+        lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def discover(root: Path, *, exclude: Iterable[str] = ()) -> list[SourceFile]:
+    """Every file under `root` that celery-audit reads, sorted by path.
+
+    `exclude` holds gitignore-style patterns relative to the root. A single file as
+    root yields that file alone.
+    """
+    root = root.resolve()
+    if root.is_file():
+        kind = classify(root.name)
+        return [SourceFile(root.name, kind)] if kind else []
+    excludes = pathspec.PathSpec.from_lines("gitwildmatch", list(exclude))
+    found = [
+        SourceFile(rel, kind)
+        for rel in _walk(root, excludes)
+        if (kind := classify(rel)) is not None
+    ]
+    return sorted(found, key=lambda f: f.path)
+
+
+def _walk(root: Path, excludes: pathspec.PathSpec) -> Iterator[str]:
+    # Each entry: (directory, its path relative to root, the ignore specs in force with
+    # the folder each is relative to).
+    stack: list[tuple[Path, str, tuple[tuple[str, pathspec.PathSpec], ...]]] = [
+        (root, "", ())
+    ]
+    while stack:
+        directory, rel_dir, specs = stack.pop()
+        spec = _ignore_spec(directory)
+        if spec is not None:
+            specs = (*specs, (rel_dir, spec))
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_link = entry.is_symlink()
+            except OSError:
+                continue
+            if is_link:
+                # A link is scanned only when it stays inside the root; a link to a
+                # folder is never followed (loops, or the whole disk).
+                if is_dir or not _inside(Path(entry.path), root) or os.path.isdir(entry.path):
+                    continue
+            if _ignored(rel, is_dir, specs) or excludes.match_file(rel + ("/" if is_dir else "")):
+                continue
+            if is_dir:
+                if entry.name in SKIP_DIRS or entry.name.endswith(".egg-info"):
+                    continue
+                if _is_virtualenv(Path(entry.path)):
+                    continue
+                stack.append((Path(entry.path), rel, specs))
+            else:
+                yield rel
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):
+        return False
+
+
+def _ignored(
+    rel: str, is_dir: bool, specs: tuple[tuple[str, pathspec.PathSpec], ...]
+) -> bool:
+    for base, spec in specs:
+        sub = rel[len(base) + 1 :] if base else rel
+        if spec.match_file(sub + ("/" if is_dir else "")):
+            return True
+    return False

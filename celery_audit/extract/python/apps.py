@@ -1,0 +1,139 @@
+"""Gather Flask/Celery app creations and the configuration steps applied to apps."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from celery_audit.extract.python.common import (
+    Gatherer,
+    code,
+    dotted,
+    keywords,
+    positional,
+    string_value,
+)
+from celery_audit.model.facts import AppConfig, AppCreation, Ref
+
+# Callees whose result may be a Flask or Celery app (or an object that makes one).
+# Linking decides by qualified name; this only keeps unrelated calls out of the facts.
+APP_FACTORY_NAMES = frozenset(
+    {
+        "Flask", "Celery", "make_celery", "celery_init_app", "create_celery_app",
+        "create_celery", "make_celery_app", "init_celery", "FlaskCeleryExt", "Api",
+        "Blueprint",
+    }
+)  # fmt: skip
+
+# Methods called on a Celery app (or its conf) that configure it.
+CONFIG_METHODS = frozenset(
+    {
+        "config_from_object", "config_from_envvar", "autodiscover_tasks", "set_default",
+        "register_task", "conf.update", "conf.setdefault", "add_defaults",
+        "register_blueprint", "init_app", "config.from_object", "config.update",
+        "config.from_mapping", "config.from_prefixed_env", "config.from_pyfile",
+    }
+)  # fmt: skip
+
+VOCABULARY = ("Flask", "Celery", "celery", "Api", "Blueprint", "config", "conf.")
+
+
+def _is_app_factory(callee: str) -> bool:
+    last = callee.rsplit(".", 1)[-1]
+    return last in APP_FACTORY_NAMES or "celery" in last.lower()
+
+
+def _arg_texts(call: cst.Call) -> tuple[str, ...]:
+    texts = []
+    for value in positional(call):
+        literal = string_value(value)
+        if literal is not None:
+            texts.append(literal)
+        elif isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+            texts.extend(
+                s for s in (string_value(e.value) for e in value.elements) if s is not None
+            )
+        else:
+            texts.append(code(value))
+    texts.extend(f"{k.name}={k.value}" for k in keywords(call))
+    return tuple(texts)
+
+
+class AppGatherer(Gatherer):
+    """Collects `x = Flask(...)` / `x = Celery(...)` / factory calls, and calls or
+    assignments that configure an app (`x.conf.update`, `x.Task = Base`, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.creations: list[AppCreation] = []
+        self.configs: list[AppConfig] = []
+        self._assigned: set[int] = set()
+
+    def _creation(self, call: cst.Call, var: str, node: cst.CSTNode) -> None:
+        callee = dotted(call.func)
+        if callee is None or not _is_app_factory(callee):
+            return
+        args = positional(call)
+        main = None
+        if args:
+            main = string_value(args[0])
+            if main is None and isinstance(args[0], cst.Name) and args[0].value == "__name__":
+                main = "__name__"
+        self.creations.append(
+            AppCreation(
+                callee=callee,
+                var=var,
+                span=self.span(node),
+                scope=self.scope,
+                main=main,
+                keywords=keywords(call),
+            )
+        )
+        self._assigned.add(id(call))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        for target in node.targets:
+            name = dotted(target.target)
+            if name is None:
+                continue
+            if isinstance(value, cst.Call) and "." not in name:
+                self._creation(value, name, node)
+            elif "." in name:
+                # `celery.Task = ContextTask`, `celery.conf.beat_schedule = {...}`
+                head, _, attr = name.partition(".")
+                self.configs.append(
+                    AppConfig(
+                        target=self._ref(head),
+                        action=f"set:{attr}",
+                        span=self.span(node),
+                        args=(code(value),),
+                    )
+                )
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        name = dotted(node.target)
+        if isinstance(node.value, cst.Call) and name and "." not in name:
+            self._creation(node.value, name, node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if id(node) in self._assigned:
+            return
+        callee = dotted(node.func)
+        if callee is None:
+            return
+        head, _, method = callee.partition(".")
+        if method in CONFIG_METHODS:
+            self.configs.append(
+                AppConfig(
+                    target=self._ref(head),
+                    action=method,
+                    span=self.span(node),
+                    args=_arg_texts(node),
+                )
+            )
+        elif not method and _is_app_factory(callee):
+            # A bare `celery_init_app(app)` inside a factory still creates an app.
+            self._creation(node, "", node)
+
+    def _ref(self, head: str) -> Ref:
+        return Ref(head, self.scope)

@@ -1,0 +1,90 @@
+"""The project graph: modules and frontend files, import and http edges.
+
+The only importer of networkx. Built once by linking, then asked questions whose names
+read like questions (as in grimp/import-linter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+
+from celery_audit.model.project import Edge
+
+
+class ProjectGraph:
+    def __init__(self, nodes: Iterable[str], edges: Iterable[Edge]) -> None:
+        self._graph = nx.DiGraph()
+        self._graph.add_nodes_from(sorted(nodes))
+        self._edges: dict[tuple[str, str], Edge] = {}
+        for edge in sorted(edges, key=lambda e: (e.source, e.target, e.kind != "import")):
+            if (edge.source, edge.target) not in self._edges:
+                self._edges[(edge.source, edge.target)] = edge
+                self._graph.add_edge(edge.source, edge.target, kind=edge.kind)
+
+    @property
+    def edges(self) -> list[Edge]:
+        return [self._edges[key] for key in sorted(self._edges)]
+
+    def edge(self, source: str, target: str) -> Edge | None:
+        return self._edges.get((source, target))
+
+    def _module_level(self) -> nx.DiGraph:
+        view = nx.DiGraph()
+        view.add_nodes_from(self._graph.nodes)
+        view.add_edges_from(k for k, e in self._edges.items() if e.kind == "import" and k[0] != k[1])
+        return view
+
+    def import_cycles_through(self, modules: set[str]) -> list[list[Edge]]:
+        """One import cycle (module-level imports only) per strongly connected group that
+        contains one of `modules`: the shortest cycle through the group's
+        alphabetically first such module, rotated to start at its smallest member."""
+        graph = self._module_level()
+        cycles = []
+        for component in nx.strongly_connected_components(graph):
+            if len(component) < 2:
+                continue
+            members = sorted(component & modules)
+            if not members:
+                continue
+            start = members[0]
+            sub = graph.subgraph(component)
+            best: list[str] | None = None
+            for successor in sorted(sub.successors(start)):
+                path = nx.shortest_path(sub, successor, start)
+                candidate = [start, *path[:-1]]
+                if best is None or len(candidate) < len(best):
+                    best = candidate
+            assert best is not None
+            pivot = best.index(min(best))
+            ring = best[pivot:] + best[:pivot]
+            cycles.append(
+                [self._edges[(ring[i], ring[(i + 1) % len(ring)])] for i in range(len(ring))]
+            )
+        return sorted(cycles, key=lambda c: [e.source for e in c])
+
+    def integration_subgraph(self, relevant: set[str]) -> tuple[list[str], list[Edge]]:
+        """The modules to draw for the Celery integration: the relevant ones, plus the
+        modules an import path between two relevant modules must pass through when
+        no path among relevant modules alone connects them."""
+        keep = set(relevant) & set(self._graph.nodes)
+        among = self._graph.subgraph(keep)
+        for source in sorted(keep):
+            # Walk through non-relevant modules only.
+            frontier = [(source, [source])]
+            seen = {source}
+            while frontier:
+                node, path = frontier.pop(0)
+                for successor in sorted(self._graph.successors(node)):
+                    if successor in seen:
+                        continue
+                    seen.add(successor)
+                    if successor in relevant:
+                        if len(path) > 1 and not nx.has_path(among, source, successor):
+                            keep.update(path)
+                    else:
+                        frontier.append((successor, [*path, successor]))
+        nodes = sorted(keep)
+        edges = [e for e in self.edges if e.source in keep and e.target in keep and e.source != e.target]
+        return nodes, edges

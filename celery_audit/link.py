@@ -1,0 +1,779 @@
+"""Linking: join every file's facts into one resolved `Project`.
+
+Module names, name resolution (see resolve.py), which objects are Flask apps, Celery
+apps and Flask extensions, which functions are tasks and under what registered name,
+what each dispatch calls, which functions serve HTTP, the import graph and its cycles.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from celery_audit.graph import ProjectGraph
+from celery_audit.model.facts import (
+    AppCreation,
+    FileFacts,
+    FunctionFacts,
+    PythonFacts,
+    Ref,
+    Span,
+)
+from celery_audit.model.project import (
+    BeatEntry,
+    CallSite,
+    CeleryApp,
+    Edge,
+    Evidence,
+    FlaskApp,
+    Module,
+    Problem,
+    Project,
+    Route,
+    StatusEndpoint,
+    Task,
+    WorkerCommand,
+)
+from celery_audit.resolve import Resolver, Target, module_names
+
+FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
+CELERY = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
+SHARED_TASK = frozenset({"celery.shared_task", "celery.app.shared_task", "celery.task"})
+CELERYEXT_FACTORIES = frozenset({"flask_celeryext.create_celery_app", "flask_celeryext.app.create_celery_app"})
+CELERYEXT = frozenset({"flask_celeryext.FlaskCeleryExt", "flask_celeryext.ext.FlaskCeleryExt"})
+CONTEXT_TASK_BASES = frozenset({"flask_celeryext.AppContextTask", "flask_celeryext.app.AppContextTask"})
+CANVAS = frozenset(
+    f"celery{mid}.{name}"
+    for mid in ("", ".canvas")
+    for name in ("chain", "group", "chord", "signature", "subtask")
+)
+API_CLASSES = frozenset({"flask_restful.Api", "flask_restx.Api", "flask_smorest.Api"})
+BLUEPRINTS = frozenset({"flask.Blueprint", "flask.blueprints.Blueprint", "flask_smorest.Blueprint"})
+VIEW_BASES = frozenset(
+    {
+        "flask_restful.Resource", "flask_restx.Resource", "flask.views.MethodView",
+        "flask.views.View", "flask_smorest.MethodView",
+    }
+)  # fmt: skip
+HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "dispatch_request"})
+
+# Flask names that only work inside an app context, and inside a request context.
+APP_CONTEXT_NAMES = frozenset(
+    {
+        "flask.current_app", "flask.g", "flask.url_for", "flask.render_template",
+        "flask.render_template_string", "flask.stream_template", "flask.globals.current_app",
+        "flask.globals.g",
+    }
+)  # fmt: skip
+REQUEST_CONTEXT_NAMES = frozenset(
+    {"flask.request", "flask.session", "flask.flash", "flask.globals.request", "flask_login.current_user"}
+)
+
+# Extension classes by what their instances need.
+EXTENSION_KINDS = {
+    "flask_sqlalchemy.SQLAlchemy": "sqlalchemy",
+    "flask_caching.Cache": "cache",
+    "flask_cache.Cache": "cache",
+    "flask_mail.Mail": "mail",
+    "flask_mailman.Mail": "mail",
+}
+EXTENSION_PACKAGES = ("flask_", "celery", "redis", "sqlalchemy", "kombu", "pymongo")
+
+ROLE_ORDER = ("app", "workers", "resources", "extensions", "config")
+
+
+@dataclass
+class _Object:
+    """A module-level (or factory-level) object worth knowing: an app or extension."""
+
+    qualname: str
+    module: str
+    kind: str  # flask, celery, sqlalchemy, cache, mail, extension, api, blueprint
+    span: Span
+    how: str
+    creation: AppCreation | None = None
+    call_has_args: bool = True
+
+
+@dataclass
+class _AppDraft:
+    obj: _Object
+    aliases: set[str] = field(default_factory=set)
+    include: list[str] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)
+    autodiscover: list[str] = field(default_factory=list)
+    context_base: str | None = None
+    set_default: bool = False
+    config: list[Evidence] = field(default_factory=list)
+    backend: str | None = None
+
+
+def _strings(text: str) -> list[str]:
+    return re.findall(r"""['"]([^'"]+)['"]""", text)
+
+
+class _Linker:
+    def __init__(self, root: str, facts: list[FileFacts], root_packages: tuple[str, ...]) -> None:
+        self.root = root
+        self.facts = sorted(facts, key=lambda f: f.source.path)
+        python = {f.source.path: f.python for f in self.facts if f.python is not None}
+        self.paths = module_names(sorted(python), root_packages)
+        self.module_of = {path: name for path, name in self.paths.items()}
+        self.file_of = {name: path for path, name in self.paths.items()}
+        self.py: dict[str, PythonFacts] = {self.module_of[p]: f for p, f in python.items()}
+        # The folder each module's dotted name starts from: separate projects in one
+        # scan (a monorepo) have separate import roots.
+        self.import_root = {name: _import_root(path, name) for path, name in self.paths.items()}
+        packages = {self.module_of[p] for p in python if p.endswith("__init__.py")}
+        self.resolver = Resolver({m: f.table for m, f in self.py.items()}, packages)
+        self.functions = {
+            (m, fn.qualname): fn for m, f in self.py.items() for fn in f.functions
+        }
+        self.classes = {(m, c.qualname): c for m, f in self.py.items() for c in f.classes}
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def resolve(self, module: str, ref: Ref | str) -> Target | None:
+        return self.resolver.resolve(module, ref)
+
+    def qualified(self, module: str, ref: Ref | str) -> str | None:
+        target = self.resolve(module, ref)
+        return target.name if target is not None else None
+
+    def _local_creation(self, module: str, ref: Ref) -> AppCreation | None:
+        """A creation bound to `ref`'s head in its own scope (an app in a factory)."""
+        scope = ref.scope
+        while True:
+            for creation in self.py[module].app_creations:
+                if creation.var == ref.head and creation.scope == scope:
+                    return creation
+            if not scope:
+                return None
+            scope = scope.rpartition(".")[0]
+
+    # -- objects -----------------------------------------------------------------------
+
+    def objects(self) -> dict[str, _Object]:
+        """Apps and extension objects by qualified name."""
+        found: dict[str, _Object] = {}
+        for module, facts in sorted(self.py.items()):
+            for creation in facts.app_creations:
+                callee = self.qualified(module, Ref(creation.callee, creation.scope))
+                kind = self._creation_kind(callee)
+                if kind is None:
+                    continue
+                var = creation.var or "<unnamed>"
+                qualname = ".".join(p for p in (module, creation.scope, var) if p)
+                how = creation.callee.rsplit(".", 1)[-1] + "()"
+                if creation.scope and kind in ("celery", "flask"):
+                    how = f"{creation.scope.split('.')[0]}()"
+                found.setdefault(qualname, _Object(qualname, module, kind, creation.span, how, creation))
+            for binding in facts.table.bindings:
+                if binding.kind != "assign" or not binding.value_call:
+                    continue
+                qualname = ".".join(p for p in (module, binding.scope, binding.name) if p)
+                callee = self.resolve(module, Ref(binding.value_call, binding.scope))
+                if callee is None:
+                    continue
+                kind = self._creation_kind(callee.name)
+                if kind is None and callee.kind == "def" and callee.binding is not None:
+                    kind = self._factory_kind(callee)
+                if kind is None and callee.kind == "external" and callee.name.startswith(EXTENSION_PACKAGES):
+                    kind = "extension"
+                if kind is None:
+                    continue
+                if qualname in found:
+                    found[qualname].call_has_args = binding.call_has_args
+                    continue
+                how = binding.value_call.rsplit(".", 1)[-1] + "()"
+                found[qualname] = _Object(qualname, module, kind, binding.span, how, None, binding.call_has_args)
+        return found
+
+    def _creation_kind(self, callee: str | None) -> str | None:
+        if callee is None:
+            return None
+        if callee in FLASK:
+            return "flask"
+        if callee in CELERY or callee in CELERYEXT_FACTORIES:
+            return "celery"
+        if callee in CELERYEXT:
+            return "celeryext"
+        if callee in API_CLASSES:
+            return "api"
+        if callee in BLUEPRINTS:
+            return "blueprint"
+        return EXTENSION_KINDS.get(callee)
+
+    def _factory_kind(self, callee: Target) -> str | None:
+        """`flask` / `celery` when a project function creates (and returns) an app."""
+        if callee.module is None or callee.binding is None or callee.binding.kind != "function":
+            return None
+        scope = callee.name[len(callee.module) + 1 :]
+        for creation in self.py[callee.module].app_creations:
+            if creation.scope == scope or creation.scope.startswith(scope + "."):
+                kind = self._creation_kind(self.qualified(callee.module, Ref(creation.callee, creation.scope)))
+                if kind in ("flask", "celery"):
+                    return kind
+        return None
+
+    # -- Celery apps -------------------------------------------------------------------
+
+    def celery_apps(self, objects: dict[str, _Object]) -> list[_AppDraft]:
+        drafts: dict[str, _AppDraft] = {}
+        folded: dict[str, str] = {}  # factory-local app -> the module-level app it becomes
+        for obj in objects.values():
+            if obj.kind == "celeryext":
+                celery = _Object(f"{obj.qualname}.celery", obj.module, "celery", obj.span, "FlaskCeleryExt", obj.creation)
+                draft = _AppDraft(celery, context_base="flask_celeryext.AppContextTask")
+                drafts[celery.qualname] = draft
+            elif obj.kind == "celery":
+                drafts[obj.qualname] = _AppDraft(obj)
+        # `celery = make_celery(app)`: the module-level name and the app made in the
+        # factory are one app; keep the module-level name, merge the factory's facts.
+        for qualname, draft in list(drafts.items()):
+            if draft.obj.creation is not None:
+                continue
+            binding_module = draft.obj.module
+            facts = self.py[binding_module]
+            for binding in facts.table.bindings:
+                if ".".join(p for p in (binding_module, binding.scope, binding.name) if p) != qualname:
+                    continue
+                callee = self.resolve(binding_module, Ref(binding.value_call or "", binding.scope))
+                if callee is None:
+                    continue
+                if callee.name in CELERYEXT_FACTORIES:
+                    draft.context_base = "flask_celeryext.AppContextTask"
+                if callee.kind == "def" and callee.module is not None:
+                    scope = callee.name[len(callee.module) + 1 :]
+                    for inner_name, inner in list(drafts.items()):
+                        creation = inner.obj.creation
+                        if inner_name == qualname or inner_name in folded:
+                            continue
+                        if inner.obj.module == callee.module and creation and creation.scope == scope:
+                            folded[inner_name] = qualname
+                            draft.obj.creation = creation
+                            draft.aliases.add(inner_name)
+                            draft.obj.how = f"{scope}()"
+        for inner_name in folded:
+            drafts.pop(inner_name, None)
+        by_name = {}
+        for draft in drafts.values():
+            by_name[draft.obj.qualname] = draft
+            for alias in draft.aliases:
+                by_name[alias] = draft
+        for draft in drafts.values():
+            self._creation_settings(draft)
+        self._configure(by_name)
+        return sorted(drafts.values(), key=lambda d: (self.file_of[d.obj.module], d.obj.span.line))
+
+    def _creation_settings(self, draft: _AppDraft) -> None:
+        creation = draft.obj.creation
+        if creation is None:
+            return
+        module = draft.obj.module
+        for kw in creation.keywords:
+            if kw.name == "include":
+                draft.include.extend(_strings(kw.value) if not kw.literal else [kw.value])
+            elif kw.name == "imports":
+                draft.imports.extend(_strings(kw.value) if not kw.literal else [kw.value])
+            elif kw.name == "backend":
+                draft.backend = kw.value
+            elif kw.name == "task_cls":
+                base = self._context_class(module, kw.value, creation.scope)
+                if base:
+                    draft.context_base = base
+            if kw.name in ("include", "imports", "backend", "broker", "task_cls", "config_source"):
+                draft.config.append(Evidence(self.file_of[module], creation.span, f"{kw.name}={kw.value}"))
+
+    def _configure(self, apps: dict[str, _AppDraft]) -> None:
+        for module, facts in sorted(self.py.items()):
+            for step in facts.app_configs:
+                target = self.resolve(module, step.target)
+                draft = apps.get(target.name) if target is not None else None
+                if draft is None:
+                    continue
+                where = Evidence(self.file_of[module], step.span, f"{step.target.dotted}.{step.action}")
+                action = step.action
+                if action == "set:Task":
+                    base = self._context_class(module, step.args[0], step.target.scope)
+                    if base:
+                        draft.context_base = base
+                elif action == "autodiscover_tasks":
+                    draft.autodiscover.extend(a for a in step.args if "=" not in a)
+                elif action == "set_default":
+                    draft.set_default = True
+                elif action in ("conf.update", "config_from_object", "set:conf.beat_schedule") or action.startswith("set:conf."):
+                    for text in step.args:
+                        if "result_backend" in text and draft.backend is None:
+                            draft.backend = text
+                else:
+                    continue
+                draft.config.append(where)
+
+    def _context_class(self, module: str, text: str, scope: str) -> str | None:
+        """The qualified name of the task base class `text` names, when that class
+        pushes an app context in `__call__` (itself or through its bases)."""
+        if ":" in text:  # task_cls="pkg.module:ContextTask"
+            mod, _, attr = text.partition(":")
+            target = self.resolver.resolve_name(mod, attr) if self.resolver.is_module(mod) else None
+        else:
+            target = self.resolve(module, Ref(text, scope))
+        if target is None:
+            return None
+        return target.name if self._pushes_context(target) else None
+
+    def _pushes_context(self, target: Target, depth: int = 0) -> bool:
+        if target.name in CONTEXT_TASK_BASES:
+            return True
+        if depth > 8 or target.kind != "def" or target.binding is None or target.binding.kind != "class":
+            return False
+        module = target.module or ""
+        cls_qualname = target.name[len(module) + 1 :]
+        call = self.functions.get((module, f"{cls_qualname}.__call__"))
+        if call is not None and call.pushes_context:
+            return True
+        cls = self.classes.get((module, cls_qualname))
+        for base in cls.bases if cls else ():
+            resolved = self.resolve(module, base)
+            if resolved is not None and self._pushes_context(resolved, depth + 1):
+                return True
+        return False
+
+    # -- tasks -------------------------------------------------------------------------
+
+    def tasks(self, apps: list[_AppDraft], objects: dict[str, _Object]) -> list[Task]:
+        app_names = {}
+        for draft in apps:
+            app_names[draft.obj.qualname] = draft
+            for alias in draft.aliases:
+                app_names[alias] = draft
+        found = []
+        for (module, qualname), fn in sorted(self.functions.items()):
+            if fn.is_method:
+                continue
+            task = self._task(module, fn, app_names, apps, objects)
+            if task is not None:
+                found.append(task)
+        return sorted(found, key=lambda t: (t.file, t.def_span.line))
+
+    def _task_decorator(self, module: str, fn: FunctionFacts, app_names: dict[str, _AppDraft]) -> tuple[int, str] | None:
+        for index, decorator in enumerate(fn.decorators):
+            target = self.resolve(module, decorator.ref)
+            if target is not None and target.name in SHARED_TASK:
+                return index, "shared_task"
+            if target is not None and target.kind in ("member", "external") and target.name.endswith(".task"):
+                base = target.name[: -len(".task")]
+                if base in app_names:
+                    return index, app_names[base].obj.qualname
+            if target is None and decorator.ref.dotted.endswith(".task"):
+                head = decorator.ref.dotted[: -len(".task")]
+                local = self._local_creation(module, Ref(head, decorator.ref.scope))
+                if local is not None:
+                    qualname = ".".join(p for p in (module, local.scope, local.var) if p)
+                    if qualname in app_names:
+                        return index, app_names[qualname].obj.qualname
+        return None
+
+    def _task(
+        self,
+        module: str,
+        fn: FunctionFacts,
+        app_names: dict[str, _AppDraft],
+        apps: list[_AppDraft],
+        objects: dict[str, _Object],
+    ) -> Task | None:
+        found = self._task_decorator(module, fn, app_names)
+        if found is None:
+            return None
+        index, app = found
+        decorator = fn.decorators[index]
+        kw = {k.name: k for k in decorator.keywords}
+        file = self.file_of[module]
+        func = fn.qualname.rsplit(".", 1)[-1]
+        name_kw = kw.get("name")
+        explicit = name_kw is not None and name_kw.literal
+        renamed_by = None
+        owner_module, owner_func = module, func
+        provided: list[Evidence] = []
+        for inner in fn.decorators[index + 1 :]:
+            target = self.resolve(module, inner.ref)
+            wrapper = self._function_of(target)
+            if wrapper is None:
+                continue
+            wrapper_module, wrapper_fn = wrapper
+            if wrapper_fn.wrapper and not wrapper_fn.uses_wraps and renamed_by is None:
+                renamed_by = inner.text
+                owner_module, owner_func = wrapper_module, wrapper_fn.wrapper
+            inner_fn = self.functions.get((wrapper_module, f"{wrapper_fn.qualname}.{wrapper_fn.wrapper}"))
+            if inner_fn is not None and inner_fn.pushes_context:
+                provided.append(Evidence(file, inner.span, f"decorator @{inner.text} pushes an app context"))
+        name = name_kw.value if explicit and name_kw else f"{owner_module}.{owner_func}"
+        base_kw = kw.get("base")
+        if base_kw is not None:
+            base = self._context_class(module, base_kw.value, fn.qualname)
+            if base:
+                provided.append(Evidence(file, decorator.span, f"base={base_kw.value} pushes an app context"))
+        if app == "shared_task":
+            # A shared task binds to the current app: one of its own project's apps.
+            root = self.import_root[module]
+            bound = [d for d in apps if self.import_root[d.obj.module] == root] or apps
+        else:
+            bound = [d for d in apps if d.obj.qualname == app]
+        with_base = [d for d in bound if d.context_base]
+        if with_base and len(with_base) == len(bound):
+            for draft in with_base:
+                provided.append(
+                    Evidence(self.file_of[draft.obj.module], draft.obj.span,
+                             f"app {draft.obj.qualname} runs tasks with {draft.context_base}")
+                )  # fmt: skip
+        for push in fn.pushes_context:
+            provided.append(Evidence(file, fn.span, f"with {push.dotted}.app_context()"))
+        needs_app, needs_request = self._needs(module, fn, objects)
+        states = sorted({s.state for s in self.py[module].states_set if s.scope == fn.qualname})
+        return Task(
+            qualname=f"{module}.{fn.qualname}",
+            module=module,
+            func=fn.qualname,
+            file=file,
+            span=fn.span,
+            def_span=fn.def_span,
+            decorator="@" + decorator.text,
+            app=app,
+            name=name,
+            name_explicit=explicit,
+            bind=kw.get("bind") is not None and kw["bind"].value == "True",
+            base=base_kw.value if base_kw else None,
+            queue=kw["queue"].value if "queue" in kw else None,
+            needs_app_context=tuple(needs_app),
+            needs_request_context=tuple(needs_request),
+            context_provided_by=tuple(sorted(set(provided))),
+            renamed_by=renamed_by,
+            states_set=tuple(states),
+        )
+
+    def _function_of(self, target: Target | None) -> tuple[str, FunctionFacts] | None:
+        if target is None or target.kind != "def" or target.module is None:
+            return None
+        qualname = target.name[len(target.module) + 1 :]
+        fn = self.functions.get((target.module, qualname))
+        return (target.module, fn) if fn is not None else None
+
+    def _needs(self, module: str, fn: FunctionFacts, objects: dict[str, _Object]) -> tuple[list[Evidence], list[Evidence]]:
+        """What the body reads outside any app context that needs one (app, request)."""
+        file = self.file_of[module]
+        app: list[Evidence] = []
+        request: list[Evidence] = []
+        for use in fn.uses:
+            if use.in_context:
+                continue
+            target = self.resolve(module, use.ref)
+            if target is None:
+                continue
+            need = self._need(target, objects)
+            if need is None:
+                continue
+            kind, what = need
+            evidence = Evidence(file, use.span, what)
+            (request if kind == "request" else app).append(evidence)
+        return sorted(set(app)), sorted(set(request))
+
+    def _need(self, target: Target, objects: dict[str, _Object]) -> tuple[str, str] | None:
+        name = target.name
+        for context_names, kind in ((APP_CONTEXT_NAMES, "app"), (REQUEST_CONTEXT_NAMES, "request")):
+            for known in context_names:
+                if name == known or name.startswith(known + "."):
+                    return kind, f"uses {known.rsplit('.', 1)[-1]}"
+        if target.kind != "member":
+            return None
+        obj = objects.get(target.base)
+        first = target.member.split(".", 1)[0]
+        short = target.base.rsplit(".", 1)[-1]
+        if obj is not None:
+            if obj.kind == "sqlalchemy" and first in ("session", "engine"):
+                return "app", f"uses {short}.{first}"
+            if obj.kind == "mail" and first in ("send", "send_message", "connect"):
+                return "app", f"uses {short}.{first}"
+            if obj.kind == "cache" and not obj.call_has_args:
+                return "app", f"uses {short}.{first}"
+            return None
+        if first == "query" and self._is_model(target):
+            return "app", f"uses {short}.query"
+        return None
+
+    def _is_model(self, target: Target, depth: int = 0) -> bool:
+        """A class deriving from `<SQLAlchemy instance>.Model` (directly or not)."""
+        if depth > 8 or target.binding is None or target.binding.kind != "class" or target.module is None:
+            return False
+        qualname = target.base[len(target.module) + 1 :]
+        cls = self.classes.get((target.module, qualname))
+        bases = cls.bases if cls else tuple(Ref(b) for b in target.binding.bases)
+        for base in bases:
+            resolved = self.resolve(target.module, base)
+            if resolved is None:
+                continue
+            if resolved.kind == "member" and resolved.member == "Model":
+                return True
+            if resolved.kind == "def" and self._is_model(resolved, depth + 1):
+                return True
+        return False
+
+    # -- routes ------------------------------------------------------------------------
+
+    def routes(self, objects: dict[str, _Object]) -> tuple[list[Route], dict[tuple[str, str], str]]:
+        """Routes, and the handler map (module, function or class qualname) -> rule."""
+        blueprint_prefix = self._blueprint_registrations()
+        routes = []
+        handlers: dict[tuple[str, str], str] = {}
+        for module, facts in sorted(self.py.items()):
+            for route in facts.routes:
+                prefix = self._prefix(module, route.registrar, objects, blueprint_prefix)
+                rule = _join(prefix, route.rule)
+                if route.decorated:
+                    view_module, view = module, route.view
+                else:
+                    target = self.resolve(module, Ref(route.view, route.registrar.scope if route.registrar else ""))
+                    if target is None or target.kind != "def" or target.module is None:
+                        view_module, view = module, route.view
+                    else:
+                        view_module, view = target.module, target.name[len(target.module) + 1 :]
+                routes.append(Route(self.file_of[module], route.span, rule, view_module, view, route.methods))
+                handlers.setdefault((view_module, view), rule)
+        # Resource/MethodView subclasses serve HTTP even when registered elsewhere.
+        for (module, qualname), cls in sorted(self.classes.items()):
+            if (module, qualname) in handlers:
+                continue
+            for base in cls.bases:
+                target = self.resolve(module, base)
+                if target is not None and target.name in VIEW_BASES:
+                    handlers[(module, qualname)] = ""
+        return sorted(routes, key=lambda r: (r.file, r.span.line)), handlers
+
+    def _blueprint_registrations(self) -> dict[str, str]:
+        found = {}
+        for module, facts in self.py.items():
+            for step in facts.app_configs:
+                if step.action != "register_blueprint" or not step.args:
+                    continue
+                target = self.resolve(module, Ref(step.args[0], step.target.scope))
+                for arg in step.args[1:]:
+                    if arg.startswith("url_prefix=") and target is not None:
+                        found[target.name] = arg.split("=", 1)[1]
+        return found
+
+    def _prefix(self, module: str, registrar: Ref | None, objects: dict[str, _Object], registered: dict[str, str]) -> str:
+        if registrar is None or not registrar.dotted:
+            return ""
+        creation = self._local_creation(module, registrar)
+        qualname = None
+        if creation is not None:
+            qualname = ".".join(p for p in (module, creation.scope, creation.var) if p)
+        else:
+            target = self.resolve(module, registrar)
+            qualname = target.name if target is not None else None
+        if qualname is None:
+            return ""
+        obj = objects.get(qualname)
+        prefix = ""
+        if obj is not None and obj.creation is not None:
+            for kw in obj.creation.keywords:
+                if kw.name in ("prefix", "url_prefix") and kw.literal:
+                    prefix = kw.value
+        return _join(registered.get(qualname, prefix), "") if qualname in registered else prefix
+
+    @staticmethod
+    def handler_rule(handlers: dict[tuple[str, str], str], module: str, scope: str) -> str | None:
+        if (module, scope) in handlers:
+            return handlers[(module, scope)]
+        owner, _, method = scope.rpartition(".")
+        if owner and method in HTTP_METHODS and (module, owner) in handlers:
+            return handlers[(module, owner)]
+        return None
+
+    # -- dispatches --------------------------------------------------------------------
+
+    def call_sites(self, tasks: list[Task], handlers: dict[tuple[str, str], str]) -> tuple[list[CallSite], dict[str, Task]]:
+        by_qualname = {t.qualname: t for t in tasks}
+        by_name: dict[str, Task] = {}
+        for task in tasks:
+            by_name.setdefault(task.name, task)
+        found = []
+        for module, facts in sorted(self.py.items()):
+            file = self.file_of[module]
+            for dispatch in facts.dispatches:
+                task: Task | None = None
+                target_text = dispatch.task_name or (dispatch.receiver.dotted if dispatch.receiver else dispatch.callee or "")
+                if dispatch.kind in ("chain", "group", "chord") or (dispatch.callee and dispatch.receiver is None):
+                    callee = self.qualified(module, Ref(dispatch.callee or "", dispatch.scope))
+                    if callee not in CANVAS:
+                        continue
+                    if dispatch.task_name is not None:
+                        task = by_name.get(dispatch.task_name)
+                elif dispatch.task_name is not None:
+                    task = by_name.get(dispatch.task_name)
+                elif dispatch.receiver is not None:
+                    target = self.resolve(module, dispatch.receiver)
+                    task = by_qualname.get(target.name) if target is not None else None
+                    if task is None and (
+                        dispatch.kind not in ("delay", "apply_async")
+                        or target is not None
+                        or dispatch.receiver.head in ("self", "cls")
+                    ):
+                        continue  # `attr.s`, a project object's own `.delay()`
+                found.append(
+                    CallSite(
+                        file=file,
+                        span=dispatch.span,
+                        kind=dispatch.kind,
+                        module=module,
+                        scope=dispatch.scope,
+                        target=target_text,
+                        task=task.qualname if task else None,
+                        id_returned=dispatch.id_returned,
+                        handler=self.handler_rule(handlers, module, dispatch.scope),
+                    )
+                )
+        return sorted(found, key=lambda c: (c.file, c.span.line, c.span.column)), by_name
+
+    # -- the rest ----------------------------------------------------------------------
+
+    def beat(self, by_name: dict[str, Task], by_qualname: dict[str, Task]) -> list[BeatEntry]:
+        found = []
+        for module, facts in sorted(self.py.items()):
+            for entry in facts.beat_entries:
+                name = entry.task
+                if entry.task_ref is not None:
+                    target = self.resolve(module, entry.task_ref)
+                    task = by_qualname.get(target.name) if target is not None else None
+                    name = task.name if task is not None else entry.task_ref.dotted
+                resolved = by_name.get(name) if name else None
+                found.append(
+                    BeatEntry(self.file_of[module], entry.span, entry.key, name, entry.schedule,
+                              entry.source, module, resolved.qualname if resolved else None,
+                              entry.container)
+                )  # fmt: skip
+        return sorted(found, key=lambda b: (b.file, b.span.line))
+
+    def graph_edges(self) -> list[Edge]:
+        edges = []
+        for module, facts in sorted(self.py.items()):
+            for imp in facts.table.imports:
+                if imp.conditional:
+                    continue
+                target = self.resolver.imported_module(module, imp)
+                if target is None or target == module:
+                    continue
+                kind = "lazy-import" if imp.lazy else "import"
+                edges.append(Edge(module, target, kind, self.file_of[module], imp.span))
+        return edges
+
+    def roles(self, objects: dict[str, _Object], tasks: list[Task], handlers: dict[tuple[str, str], str]) -> dict[str, str]:
+        evidence: dict[str, set[str]] = {m: set() for m in self.py}
+        for obj in objects.values():
+            if obj.kind == "flask":
+                evidence[obj.module].add("app")
+            elif obj.kind not in ("api", "blueprint"):
+                evidence[obj.module].add("extensions")
+            else:
+                evidence[obj.module].add("resources" if obj.kind == "blueprint" else "app")
+        for task in tasks:
+            evidence[task.module].add("workers")
+        for module, _ in handlers:
+            evidence[module].add("resources")
+        for module, facts in self.py.items():
+            if any(r.decorated for r in facts.routes):
+                evidence[module].add("resources")
+            if facts.config_classes:
+                evidence[module].add("config")
+        return {
+            m: next((r for r in ROLE_ORDER if r in found), "module") for m, found in evidence.items()
+        }
+
+
+def _import_root(path: str, module: str) -> str:
+    """`modern` for modern/tracker/tasks.py imported as tracker.tasks."""
+    folders = path.split("/")[:-1]
+    consumed = module.count(".") + (1 if path.rsplit("/", 1)[-1] == "__init__.py" else 0)
+    return "/".join(folders[: max(len(folders) - consumed, 0)])
+
+
+def _join(prefix: str, rule: str) -> str:
+    if not prefix:
+        return rule
+    return prefix.rstrip("/") + ("/" + rule.lstrip("/") if rule else "")
+
+
+def link(root: str, facts: Iterable[FileFacts], *, root_packages: tuple[str, ...] = ()) -> Project:
+    """Join the facts of every file into the project picture."""
+    facts = list(facts)
+    linker = _Linker(root, facts, root_packages)
+    objects = linker.objects()
+    apps = linker.celery_apps(objects)
+    tasks = linker.tasks(apps, objects)
+    routes, handlers = linker.routes(objects)
+    call_sites, by_name = linker.call_sites(tasks, handlers)
+    by_qualname = {t.qualname: t for t in tasks}
+    beat = linker.beat(by_name, by_qualname)
+    roles = linker.roles(objects, tasks, handlers)
+    modules = [
+        Module(name, linker.file_of[name], roles[name], linker.file_of[name].endswith("__init__.py"))
+        for name in sorted(linker.py)
+    ]
+    graph = ProjectGraph(linker.py, linker.graph_edges())
+    relevant = {d.obj.module for d in apps} | {t.module for t in tasks}
+    status = []
+    for module, facts_ in sorted(linker.py.items()):
+        for read in facts_.status_reads:
+            rule = linker.handler_rule(handlers, module, read.scope)
+            if rule is not None:
+                status.append(StatusEndpoint(linker.file_of[module], read.span, rule, module, read.scope, read.returns))
+    flask_apps = [
+        FlaskApp(o.qualname, o.module, linker.file_of[o.module], o.span, o.how)
+        for o in objects.values()
+        if o.kind == "flask"
+    ]
+    problems = [
+        Problem(f.source.path, p.span, p.message) for f in linker.facts for p in f.problems
+    ]
+    workers = [
+        WorkerCommand(f.source.path, w.span, w.command, w.app_target, w.subcommand, w.queues, w.beat)
+        for f in linker.facts
+        for w in f.worker_commands
+    ]
+    return Project(
+        root=root,
+        files=len(linker.facts),
+        python_files=sum(1 for f in linker.facts if f.source.kind.value == "python"),
+        modules=tuple(modules),
+        edges=tuple(graph.edges),
+        cycles=tuple(tuple(c) for c in graph.import_cycles_through(relevant)),
+        celery_apps=tuple(
+            CeleryApp(
+                qualname=d.obj.qualname,
+                module=d.obj.module,
+                file=linker.file_of[d.obj.module],
+                span=d.obj.span,
+                var=d.obj.qualname.rsplit(".", 1)[-1],
+                how=d.obj.how,
+                main=d.obj.creation.main if d.obj.creation else None,
+                include=tuple(d.include),
+                imports=tuple(d.imports),
+                autodiscover=tuple(d.autodiscover),
+                context_base=d.context_base,
+                set_default=d.set_default,
+                config=tuple(sorted(set(d.config))),
+                backend=d.backend,
+            )
+            for d in apps
+        ),
+        flask_apps=tuple(sorted(flask_apps, key=lambda a: (a.file, a.span.line))),
+        tasks=tuple(tasks),
+        call_sites=tuple(call_sites),
+        routes=tuple(routes),
+        status_endpoints=tuple(status),
+        beat=tuple(beat),
+        worker_commands=tuple(sorted(workers, key=lambda w: (w.file, w.span.line))),
+        frontend_calls=(),
+        problems=tuple(sorted(problems, key=lambda p: (p.file, p.span.line))),
+    )
+

@@ -1,0 +1,1 @@
+"""Frozen data only: facts, the linked project, findings. Imports nothing else."""

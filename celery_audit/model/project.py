@@ -1,0 +1,246 @@
+"""The linked project: facts of all files joined into one resolved picture.
+
+Linking builds these from per-file facts; rules and reports read them and never parse.
+Every `file` is relative to the scanned root with forward slashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery_audit.model.facts import Span
+
+
+@dataclass(frozen=True, order=True)
+class Evidence:
+    """A place in the code and what it shows (`uses db.session`)."""
+
+    file: str
+    span: Span
+    what: str
+
+
+@dataclass(frozen=True)
+class Module:
+    """A Python module. `name` is its dotted import name; `role` one of
+    app, extensions, resources, workers, config, module."""
+
+    name: str
+    file: str
+    role: str
+    is_package: bool = False
+
+
+@dataclass(frozen=True)
+class CeleryApp:
+    """A Celery application instance.
+
+    `qualname` is `module.var` (or `module.factory.var` inside a factory), `how` the
+    creation style as written (`Celery()`, `make_celery()`, `celery_init_app()`,
+    `FlaskCeleryExt`). `context_base` names the task base that pushes an app context,
+    when one is installed (`task_cls=`, `celery.Task = X`, `class X(Task)` in the
+    factory). `config` lists the configuration steps as evidence.
+    """
+
+    qualname: str
+    module: str
+    file: str
+    span: Span
+    var: str
+    how: str
+    main: str | None = None
+    include: tuple[str, ...] = ()
+    imports: tuple[str, ...] = ()
+    autodiscover: tuple[str, ...] = ()
+    context_base: str | None = None
+    set_default: bool = False
+    config: tuple[Evidence, ...] = ()
+    backend: str | None = None
+
+
+@dataclass(frozen=True)
+class FlaskApp:
+    qualname: str
+    module: str
+    file: str
+    span: Span
+    how: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """A Celery task.
+
+    `name` is the registered name Celery will use; `name_explicit` whether `name=` set
+    it. `app` is the qualname of the bound Celery app, "shared_task", or "" when the
+    decorator's app could not be resolved. `renamed_by` is the wrapper decorator that
+    replaced the function's name (no functools.wraps), if any.
+    """
+
+    qualname: str
+    module: str
+    func: str
+    file: str
+    span: Span
+    def_span: Span
+    decorator: str
+    app: str
+    name: str
+    name_explicit: bool
+    bind: bool
+    base: str | None
+    queue: str | None
+    needs_app_context: tuple[Evidence, ...] = ()
+    needs_request_context: tuple[Evidence, ...] = ()
+    context_provided_by: tuple[Evidence, ...] = ()
+    renamed_by: str | None = None
+    states_set: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A dispatch of a task. `task` is the resolved task's qualname (None when the
+    receiver did not resolve to a task); `target` the receiver or name as written;
+    `handler` the URL rule when the enclosing function serves HTTP requests."""
+
+    file: str
+    span: Span
+    kind: str
+    module: str
+    scope: str
+    target: str
+    task: str | None
+    id_returned: bool = False
+    handler: str | None = None
+    via_import: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    file: str
+    span: Span
+    rule: str
+    module: str
+    view: str
+    methods: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatusEndpoint:
+    file: str
+    span: Span
+    route: str
+    module: str
+    scope: str
+    returns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BeatEntry:
+    """A beat schedule entry; `task` is the task name string, `resolved` the qualname
+    of the task that registers that name (None when no task does)."""
+
+    file: str
+    span: Span
+    key: str
+    task: str | None
+    schedule: str
+    source: str
+    module: str
+    resolved: str | None = None
+    container: str = ""
+
+
+@dataclass(frozen=True)
+class WorkerCommand:
+    file: str
+    span: Span
+    command: str
+    app_target: str | None
+    subcommand: str
+    queues: tuple[str, ...] = ()
+    beat: bool = False
+
+
+@dataclass(frozen=True)
+class FrontendCall:
+    file: str
+    span: Span
+    url: str
+    method: str
+    states: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An edge of the project graph: kind is "import", "lazy-import" or "http"."""
+
+    source: str
+    target: str
+    kind: str
+    file: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file whose facts are missing (it could not be read or parsed)."""
+
+    file: str
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
+class Project:
+    """Everything linking learned, sorted by file and line."""
+
+    root: str
+    files: int
+    python_files: int
+    modules: tuple[Module, ...] = ()
+    edges: tuple[Edge, ...] = ()
+    cycles: tuple[tuple[Edge, ...], ...] = ()
+    celery_apps: tuple[CeleryApp, ...] = ()
+    flask_apps: tuple[FlaskApp, ...] = ()
+    tasks: tuple[Task, ...] = ()
+    call_sites: tuple[CallSite, ...] = ()
+    routes: tuple[Route, ...] = ()
+    status_endpoints: tuple[StatusEndpoint, ...] = ()
+    beat: tuple[BeatEntry, ...] = ()
+    worker_commands: tuple[WorkerCommand, ...] = ()
+    frontend_calls: tuple[FrontendCall, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    def module(self, name: str) -> Module | None:
+        return next((m for m in self.modules if m.name == name), None)
+
+    def task(self, qualname: str) -> Task | None:
+        return next((t for t in self.tasks if t.qualname == qualname), None)
+
+
+@dataclass(frozen=True)
+class DiagramNode:
+    """A box of the diagram: a module, a collapsed package or a frontend file.
+    `members` counts the modules a collapsed package stands for."""
+
+    id: str
+    label: str
+    role: str
+    members: int = 1
+
+
+@dataclass(frozen=True)
+class DiagramEdge:
+    source: str
+    target: str
+    kind: str
+    in_cycle: bool = False
+
+
+@dataclass(frozen=True)
+class Diagram:
+    nodes: tuple[DiagramNode, ...]
+    edges: tuple[DiagramEdge, ...]
+    collapsed: bool = False

@@ -1,0 +1,27 @@
+"""Renderers: one `render(report) -> str` per format. They format, never analyse."""
+
+from __future__ import annotations
+
+from celery_audit.audit import Report
+
+
+def render(report: Report, fmt: str, *, graph: str = "celery", color: bool = False) -> str | bytes:
+    if fmt == "json":
+        from celery_audit.report import json
+
+        return json.render(report)
+    if fmt == "markdown":
+        from celery_audit.report import markdown
+
+        return markdown.render(report, graph=graph)
+    if fmt == "mermaid":
+        from celery_audit.report import mermaid
+
+        return mermaid.render(report, graph=graph)
+    if fmt in ("dot", "svg", "png"):
+        from celery_audit.report import dot
+
+        return dot.render(report, graph=graph, fmt=fmt)
+    from celery_audit.report import terminal
+
+    return terminal.render(report, color=color)

@@ -1,0 +1,46 @@
+"""The diagram as Graphviz DOT (pydot), or SVG/PNG when Graphviz's `dot` is installed.
+The only importer of pydot."""
+
+from __future__ import annotations
+
+import shutil
+
+import pydot
+
+from celery_audit.audit import Report
+from celery_audit.topology import diagram
+
+FILLS = {
+    "app": "#dbeafe", "workers": "#dcfce7", "resources": "#fef9c3",
+    "extensions": "#f3e8ff", "config": "#f1f5f9", "frontend": "#ffedd5",
+}  # fmt: skip
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def build(report: Report, *, graph: str = "celery") -> pydot.Dot:
+    view = diagram(report.project, scope=graph)
+    dot = pydot.Dot("celery_integration", graph_type="digraph", rankdir="TB")
+    dot.set_node_defaults(shape="box", style="rounded,filled", fontname="Helvetica")
+    for node in view.nodes:
+        label = node.label if node.members == 1 else f"{node.label} ({node.members} modules)"
+        dot.add_node(pydot.Node(_quote(node.id), label=_quote(label), fillcolor=_quote(FILLS.get(node.role, "#ffffff"))))
+    for edge in view.edges:
+        attrs = {}
+        if edge.kind == "lazy-import":
+            attrs["style"] = "dashed"
+        if edge.in_cycle:
+            attrs.update(color="red", label="cycle")
+        dot.add_edge(pydot.Edge(_quote(edge.source), _quote(edge.target), **attrs))
+    return dot
+
+
+def render(report: Report, *, graph: str = "celery", fmt: str = "dot") -> str | bytes:
+    dot = build(report, graph=graph)
+    if fmt == "dot":
+        return str(dot.to_string())
+    if shutil.which("dot") is None:
+        raise RuntimeError(f"--format {fmt} needs Graphviz's `dot` program on PATH; use --format dot")
+    return bytes(dot.create(format=fmt))

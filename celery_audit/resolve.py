@@ -1,0 +1,201 @@
+"""Name resolution from the project's own import tables.
+
+Every Python file contributes a `ModuleTable` (its imports and bindings). A dotted name
+read in some scope of some module is resolved by looking its head up in that scope's
+imports and bindings, then walking attributes through modules (and re-exports from
+`__init__`), definitions and external packages. No per-file scope analysis runs; see
+docs/design.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from celery_audit.model.facts import Binding, Import, ModuleTable, Ref
+
+MAX_DEPTH = 24  # re-export and alias chains longer than this are cycles in practice
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a name resolves to.
+
+    kind: "module" (a project module), "def" (a project function/class/assignment,
+    `binding` set), "member" (an attribute path below a def: `db.session` is member
+    "session" of def `extensions.db`), or "external" (anything outside the project:
+    `name` is its qualified name, `flask.current_app`).
+    """
+
+    kind: str
+    name: str
+    module: str | None = None
+    binding: Binding | None = None
+    member: str = ""
+
+    @property
+    def base(self) -> str:
+        """The qualified name of the def a member hangs from."""
+        if self.kind == "member":
+            return self.name[: -len(self.member) - 1]
+        return self.name
+
+
+def module_names(paths: list[str], root_packages: tuple[str, ...] = ()) -> dict[str, str]:
+    """Dotted module name of every Python file path.
+
+    A file's import root is its nearest ancestor folder that is not a package (has no
+    `__init__.py` among the scanned files), so flat layouts, packages and `src/`
+    layouts all come out right. `root_packages` are the package folders above the
+    scanned root (a scan started inside a package) to prefix.
+    """
+    present = set(paths)
+    names = {}
+    for path in paths:
+        parts = list(PurePosixPath(path).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        # Drop leading folders that are not packages.
+        start = len(parts) - 1 if PurePosixPath(path).name != "__init__.py" else len(parts)
+        while start > 0 and "/".join([*parts[:start], "__init__.py"]) in present:
+            start -= 1
+        dotted = ".".join([*root_packages, *parts[start:]]) if start == 0 else ".".join(parts[start:])
+        names[path] = dotted or (root_packages[-1] if root_packages else "__init__")
+    return names
+
+
+class Resolver:
+    """Resolves dotted names across the project's modules."""
+
+    def __init__(self, tables: dict[str, ModuleTable], packages: set[str]) -> None:
+        self.tables = tables
+        self.packages = packages
+        self._imports: dict[tuple[str, str], list[Import]] = {}
+        self._bindings: dict[tuple[str, str], list[Binding]] = {}
+        for module, table in tables.items():
+            for imp in table.imports:
+                self._imports.setdefault((module, imp.scope), []).append(imp)
+            for binding in table.bindings:
+                self._bindings.setdefault((module, binding.scope), []).append(binding)
+
+    def is_module(self, name: str) -> bool:
+        return name in self.tables
+
+    def absolute(self, module: str, imp: Import) -> str:
+        """The absolute module an import statement names (relative ones resolved)."""
+        if imp.level == 0:
+            return imp.module
+        package = module if module in self.packages else module.rpartition(".")[0]
+        parts = package.split(".") if package else []
+        if imp.level > 1:
+            parts = parts[: len(parts) - (imp.level - 1)]
+        return ".".join(p for p in [*parts, imp.module] if p)
+
+    def imported_module(self, module: str, imp: Import) -> str | None:
+        """The most specific project module an import loads, or None."""
+        base = self.absolute(module, imp)
+        if imp.name is not None:
+            candidate = f"{base}.{imp.name}" if base else imp.name
+            if candidate in self.tables:
+                return candidate
+        name = base
+        while name:
+            if name in self.tables:
+                return name
+            name = name.rpartition(".")[0]
+        return None
+
+    # -- resolution --------------------------------------------------------------------
+
+    def resolve(self, module: str, ref: Ref | str, _depth: int = 0) -> Target | None:
+        """What `ref` (a dotted name read in `ref.scope` of `module`) refers to."""
+        if isinstance(ref, str):
+            ref = Ref(ref)
+        head, _, rest = ref.dotted.partition(".")
+        target = self.resolve_name(module, head, ref.scope, _depth)
+        for attr in rest.split(".") if rest else ():
+            if target is None:
+                return None
+            target = self.attribute(target, attr, _depth)
+        return target
+
+    def resolve_name(self, module: str, name: str, scope: str = "", _depth: int = 0) -> Target | None:
+        if _depth > MAX_DEPTH:
+            return None
+        scopes = []
+        while True:
+            scopes.append(scope)
+            if not scope:
+                break
+            scope = scope.rpartition(".")[0]
+        for where in scopes:
+            binding = self._binding_of(self._bindings.get((module, where), ()), name)
+            imp = self._import_of(self._imports.get((module, where), ()), name)
+            if binding is not None and (imp is None or binding.span.line > imp.span.line):
+                return self._binding_target(module, binding, _depth)
+            if imp is not None:
+                return self._import_target(module, imp, _depth)
+        return None
+
+    @staticmethod
+    def _binding_of(bindings: list[Binding] | tuple[()], name: str) -> Binding | None:
+        """The binding of `name` that resolution follows: the first def or class,
+        else the first assignment (a later `x = wrap(x)` does not hide the def)."""
+        named = [b for b in bindings if b.name == name]
+        defs = [b for b in named if b.kind != "assign"]
+        return (defs or named or [None])[0]
+
+    @staticmethod
+    def _import_of(imports: list[Import] | tuple[()], name: str) -> Import | None:
+        found = None
+        for imp in imports:
+            if imp.alias == name and not imp.conditional:
+                found = imp
+        if found is None:
+            for imp in imports:
+                if imp.alias == name:
+                    found = imp
+        return found
+
+    def _binding_target(self, module: str, binding: Binding, depth: int) -> Target:
+        qualname = ".".join(p for p in (module, binding.scope, binding.name) if p)
+        if binding.kind == "assign" and binding.value_ref and binding.value_call is None:
+            # `task = tasks.export`: an alias, resolve what it names.
+            aliased = self.resolve(module, Ref(binding.value_ref, binding.scope), depth + 1)
+            if aliased is not None:
+                return aliased
+        return Target("def", qualname, module, binding)
+
+    def _import_target(self, module: str, imp: Import, depth: int) -> Target | None:
+        base = self.absolute(module, imp)
+        if imp.name is None:
+            # `import a.b` binds `a`; `import a.b as c` binds `a.b`.
+            bound = base if not imp.binds_submodule else base.split(".", 1)[0]
+            if bound in self.tables:
+                return Target("module", bound, bound)
+            return Target("external", bound)
+        if imp.name == "*":
+            return None
+        candidate = f"{base}.{imp.name}" if base else imp.name
+        if candidate in self.tables:
+            return Target("module", candidate, candidate)
+        if base in self.tables:
+            found = self.resolve_name(base, imp.name, "", depth + 1)
+            if found is not None:
+                return found
+            return Target("external", candidate)
+        return Target("external", candidate)
+
+    def attribute(self, target: Target, attr: str, depth: int = 0) -> Target | None:
+        if target.kind == "module":
+            sub = f"{target.name}.{attr}"
+            found = self.resolve_name(target.name, attr, "", depth + 1)
+            if found is not None:
+                return found
+            if sub in self.tables:
+                return Target("module", sub, sub)
+            return None
+        if target.kind == "external":
+            return Target("external", f"{target.name}.{attr}")
+        member = f"{target.member}.{attr}" if target.member else attr
+        return Target("member", f"{target.name}.{attr}", target.module, target.binding, member)

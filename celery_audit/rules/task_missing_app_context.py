@@ -1,0 +1,68 @@
+"""A task needs a Flask app context and nothing provides one.
+
+## What it does
+Reports tasks whose body uses something that only works inside a Flask application
+context — `current_app`, `g`, `db.session`, `Model.query`, a Flask-Caching cache,
+Flask-Mail's `mail.send`, `url_for`, `render_template` — outside any
+`with app.app_context():` block, when neither the task's base class, the app's task
+class, nor a decorator under the task decorator pushes a context.
+
+## Why is this bad?
+Workers run tasks outside any request, so there is no app context: the task fails
+with `RuntimeError: Working outside of application context.` the first time it runs
+in production, although it passes tests that run it inside the web app.
+
+## Example
+```python
+@celery.task
+def send_daily_reminders():
+    for user in User.query.filter_by(reminders=True):
+        mail.send(reminder_for(user))
+```
+
+Use instead (the Flask documentation's pattern, one place for every task):
+```python
+def celery_init_app(app):
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+```
+
+## References
+- Flask: Background Tasks with Celery, "Integrate Celery with Flask"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from celery_audit.model.findings import Finding, Related
+from celery_audit.model.project import Project
+from celery_audit.rules.base import finding
+
+NAME = "task-missing-app-context"
+SEVERITY = "error"
+AREA = "Flask Context"
+FIX = "Run tasks with a base class that pushes app.app_context() (task_cls=FlaskTask), or wrap the body in `with app.app_context():`."  # noqa: E501
+
+
+def check(project: Project) -> Iterator[Finding]:
+    for task in project.tasks:
+        if not task.needs_app_context:
+            continue
+        providers = [e for e in task.context_provided_by if not e.what.startswith("with ")]
+        if providers:
+            continue
+        uses = sorted({e.what.removeprefix("uses ") for e in task.needs_app_context})
+        yield finding(
+            NAME,
+            f"task `{task.func}` uses {', '.join(uses)} outside an app context, and nothing provides one",
+            task.file,
+            task.def_span,
+            related=tuple(Related(e.file, e.span.line, e.what) for e in task.needs_app_context),
+            scope=task.func,
+            key=f"{task.func}:{','.join(uses)}",
+        )
