@@ -56,7 +56,11 @@ def audit(root: Path, *, settings: Settings, display_root: str | None = None) ->
             findings.extend(rule.check(project))
         except Exception as error:  # a broken rule must not cost the other results
             errors.append(
-                InternalError(f"rule {rule.code}", f"{error.__class__.__name__}: {error}", traceback.format_exc())
+                InternalError(
+                    f"rule {rule.code}",
+                    f"{error.__class__.__name__}: {error}",
+                    traceback.format_exc(),
+                )
             )
     findings.sort(key=Finding.sort_key)
     return Report(project, tuple(findings), tuple(errors))

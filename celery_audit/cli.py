@@ -13,7 +13,7 @@ import click
 from celery_audit import __version__
 from celery_audit.settings import FAIL_ON, Settings
 
-SCAN_FORMATS = ("text", "json", "markdown", "mermaid", "dot")
+SCAN_FORMATS = ("text", "json", "markdown", "mermaid", "dot", "sarif", "github")
 GRAPH_FORMATS = ("mermaid", "dot", "svg", "png")
 
 
@@ -33,7 +33,9 @@ def _write(text: str | bytes, output: str | None) -> None:
         return
     target = Path(output)
     data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+    fd, tmp = tempfile.mkstemp(
+        dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}."
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -68,7 +70,9 @@ def main() -> None:
 @main.command()
 @click.argument("path", type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(SCAN_FORMATS), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically)."
+)
 @click.option("--select", help="Comma-separated codes or prefixes to report (e.g. CA2,CA301).")
 @click.option("--ignore", help="Comma-separated codes or prefixes not to report.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="warning", show_default=True,
@@ -81,12 +85,18 @@ def scan(path: str, fmt: str, output: str | None, select: str | None, ignore: st
     """Scan the repository at PATH and report findings."""
     from celery_audit.audit import audit
     from celery_audit.report import render
+    from celery_audit.report.github import step_summary_path
 
     root = _check_path(path)
     settings = Settings(select=_codes(select), ignore=_codes(ignore), fail_on=fail_on)
     report = audit(root, settings=settings, display_root=_display(path))
     color = fmt == "text" and output is None and sys.stdout.isatty()
     _write(render(report, fmt, graph=graph_scope, color=color), output)
+    summary = step_summary_path() if fmt == "github" else None
+    if summary:
+        # GitHub Actions shows this file on the run's summary page.
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(str(render(report, "markdown", graph=graph_scope)))
     for error in report.internal_errors:
         click.echo(f"celery-audit: internal-error: {error.where}: {error.message}", err=True)
         if debug:
@@ -98,8 +108,16 @@ def scan(path: str, fmt: str, output: str | None, select: str | None, ignore: st
 
 @main.command()
 @click.argument("path", type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(GRAPH_FORMATS), default="mermaid", show_default=True)
-@click.option("--graph", "graph_scope", type=click.Choice(("celery", "full")), default="celery", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(GRAPH_FORMATS), default="mermaid", show_default=True
+)
+@click.option(
+    "--graph",
+    "graph_scope",
+    type=click.Choice(("celery", "full")),
+    default="celery",
+    show_default=True,
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False))
 def graph(path: str, fmt: str, graph_scope: str, output: str | None) -> None:
     """Draw the module graph of the Celery integration."""

@@ -54,13 +54,13 @@ def _is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
 
 
-def _ignore_spec(directory: Path) -> pathspec.PathSpec | None:
+def _ignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
     gitignore = directory / ".gitignore"
     try:
         lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def discover(root: Path, *, exclude: Iterable[str] = ()) -> list[SourceFile]:
@@ -73,7 +73,7 @@ def discover(root: Path, *, exclude: Iterable[str] = ()) -> list[SourceFile]:
     if root.is_file():
         kind = classify(root.name)
         return [SourceFile(root.name, kind)] if kind else []
-    excludes = pathspec.PathSpec.from_lines("gitwildmatch", list(exclude))
+    excludes = pathspec.GitIgnoreSpec.from_lines(list(exclude))
     found = [
         SourceFile(rel, kind)
         for rel in _walk(root, excludes)
@@ -82,12 +82,10 @@ def discover(root: Path, *, exclude: Iterable[str] = ()) -> list[SourceFile]:
     return sorted(found, key=lambda f: f.path)
 
 
-def _walk(root: Path, excludes: pathspec.PathSpec) -> Iterator[str]:
+def _walk(root: Path, excludes: pathspec.GitIgnoreSpec) -> Iterator[str]:
     # Each entry: (directory, its path relative to root, the ignore specs in force with
     # the folder each is relative to).
-    stack: list[tuple[Path, str, tuple[tuple[str, pathspec.PathSpec], ...]]] = [
-        (root, "", ())
-    ]
+    stack: list[tuple[Path, str, tuple[tuple[str, pathspec.GitIgnoreSpec], ...]]] = [(root, "", ())]
     while stack:
         directory, rel_dir, specs = stack.pop()
         spec = _ignore_spec(directory)
@@ -104,11 +102,12 @@ def _walk(root: Path, excludes: pathspec.PathSpec) -> Iterator[str]:
                 is_link = entry.is_symlink()
             except OSError:
                 continue
-            if is_link:
-                # A link is scanned only when it stays inside the root; a link to a
-                # folder is never followed (loops, or the whole disk).
-                if is_dir or not _inside(Path(entry.path), root) or os.path.isdir(entry.path):
-                    continue
+            # A link is scanned only when it stays inside the root; a link to a folder
+            # is never followed (loops, or the whole disk).
+            if is_link and (
+                is_dir or not _inside(Path(entry.path), root) or os.path.isdir(entry.path)
+            ):
+                continue
             if _ignored(rel, is_dir, specs) or excludes.match_file(rel + ("/" if is_dir else "")):
                 continue
             if is_dir:
@@ -128,9 +127,7 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _ignored(
-    rel: str, is_dir: bool, specs: tuple[tuple[str, pathspec.PathSpec], ...]
-) -> bool:
+def _ignored(rel: str, is_dir: bool, specs: tuple[tuple[str, pathspec.GitIgnoreSpec], ...]) -> bool:
     for base, spec in specs:
         sub = rel[len(base) + 1 :] if base else rel
         if spec.match_file(sub + ("/" if is_dir else "")):

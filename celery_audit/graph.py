@@ -33,7 +33,9 @@ class ProjectGraph:
     def _module_level(self) -> nx.DiGraph:
         view = nx.DiGraph()
         view.add_nodes_from(self._graph.nodes)
-        view.add_edges_from(k for k, e in self._edges.items() if e.kind == "import" and k[0] != k[1])
+        view.add_edges_from(
+            k for k, e in self._edges.items() if e.kind == "import" and k[0] != k[1]
+        )
         return view
 
     def import_cycles_through(self, modules: set[str]) -> list[list[Edge]]:
@@ -86,5 +88,7 @@ class ProjectGraph:
                     else:
                         frontier.append((successor, [*path, successor]))
         nodes = sorted(keep)
-        edges = [e for e in self.edges if e.source in keep and e.target in keep and e.source != e.target]
+        edges = [
+            e for e in self.edges if e.source in keep and e.target in keep and e.source != e.target
+        ]
         return nodes, edges

@@ -40,9 +40,13 @@ from celery_audit.resolve import Resolver, Target, module_names
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
 CELERY = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 SHARED_TASK = frozenset({"celery.shared_task", "celery.app.shared_task", "celery.task"})
-CELERYEXT_FACTORIES = frozenset({"flask_celeryext.create_celery_app", "flask_celeryext.app.create_celery_app"})
+CELERYEXT_FACTORIES = frozenset(
+    {"flask_celeryext.create_celery_app", "flask_celeryext.app.create_celery_app"}
+)
 CELERYEXT = frozenset({"flask_celeryext.FlaskCeleryExt", "flask_celeryext.ext.FlaskCeleryExt"})
-CONTEXT_TASK_BASES = frozenset({"flask_celeryext.AppContextTask", "flask_celeryext.app.AppContextTask"})
+CONTEXT_TASK_BASES = frozenset(
+    {"flask_celeryext.AppContextTask", "flask_celeryext.app.AppContextTask"}
+)
 CANVAS = frozenset(
     f"celery{mid}.{name}"
     for mid in ("", ".canvas")
@@ -56,7 +60,9 @@ VIEW_BASES = frozenset(
         "flask.views.View", "flask_smorest.MethodView",
     }
 )  # fmt: skip
-HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "dispatch_request"})
+HTTP_METHODS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "dispatch_request"}
+)
 
 # Flask names that only work inside an app context, and inside a request context.
 APP_CONTEXT_NAMES = frozenset(
@@ -67,7 +73,13 @@ APP_CONTEXT_NAMES = frozenset(
     }
 )  # fmt: skip
 REQUEST_CONTEXT_NAMES = frozenset(
-    {"flask.request", "flask.session", "flask.flash", "flask.globals.request", "flask_login.current_user"}
+    {
+        "flask.request",
+        "flask.session",
+        "flask.flash",
+        "flask.globals.request",
+        "flask_login.current_user",
+    }
 )
 
 # Extension classes by what their instances need.
@@ -127,9 +139,7 @@ class _Linker:
         self.import_root = {name: _import_root(path, name) for path, name in self.paths.items()}
         packages = {self.module_of[p] for p in python if p.endswith("__init__.py")}
         self.resolver = Resolver({m: f.table for m, f in self.py.items()}, packages)
-        self.functions = {
-            (m, fn.qualname): fn for m, f in self.py.items() for fn in f.functions
-        }
+        self.functions = {(m, fn.qualname): fn for m, f in self.py.items() for fn in f.functions}
         self.classes = {(m, c.qualname): c for m, f in self.py.items() for c in f.classes}
 
     # -- helpers -----------------------------------------------------------------------
@@ -159,8 +169,9 @@ class _Linker:
         found: dict[str, _Object] = {}
         for module, facts in sorted(self.py.items()):
             for creation in facts.app_creations:
-                callee = self.qualified(module, Ref(creation.callee, creation.scope))
-                kind = self._creation_kind(callee)
+                kind = self._creation_kind(
+                    self.qualified(module, Ref(creation.callee, creation.scope))
+                )
                 if kind is None:
                     continue
                 var = creation.var or "<unnamed>"
@@ -168,7 +179,9 @@ class _Linker:
                 how = creation.callee.rsplit(".", 1)[-1] + "()"
                 if creation.scope and kind in ("celery", "flask"):
                     how = f"{creation.scope.split('.')[0]}()"
-                found.setdefault(qualname, _Object(qualname, module, kind, creation.span, how, creation))
+                found.setdefault(
+                    qualname, _Object(qualname, module, kind, creation.span, how, creation)
+                )
             for binding in facts.table.bindings:
                 if binding.kind != "assign" or not binding.value_call:
                     continue
@@ -179,7 +192,11 @@ class _Linker:
                 kind = self._creation_kind(callee.name)
                 if kind is None and callee.kind == "def" and callee.binding is not None:
                     kind = self._factory_kind(callee)
-                if kind is None and callee.kind == "external" and callee.name.startswith(EXTENSION_PACKAGES):
+                if (
+                    kind is None
+                    and callee.kind == "external"
+                    and callee.name.startswith(EXTENSION_PACKAGES)
+                ):
                     kind = "extension"
                 if kind is None:
                     continue
@@ -187,7 +204,9 @@ class _Linker:
                     found[qualname].call_has_args = binding.call_has_args
                     continue
                 how = binding.value_call.rsplit(".", 1)[-1] + "()"
-                found[qualname] = _Object(qualname, module, kind, binding.span, how, None, binding.call_has_args)
+                found[qualname] = _Object(
+                    qualname, module, kind, binding.span, how, None, binding.call_has_args
+                )
         return found
 
     def _creation_kind(self, callee: str | None) -> str | None:
@@ -212,7 +231,9 @@ class _Linker:
         scope = callee.name[len(callee.module) + 1 :]
         for creation in self.py[callee.module].app_creations:
             if creation.scope == scope or creation.scope.startswith(scope + "."):
-                kind = self._creation_kind(self.qualified(callee.module, Ref(creation.callee, creation.scope)))
+                kind = self._creation_kind(
+                    self.qualified(callee.module, Ref(creation.callee, creation.scope))
+                )
                 if kind in ("flask", "celery"):
                     return kind
         return None
@@ -224,7 +245,14 @@ class _Linker:
         folded: dict[str, str] = {}  # factory-local app -> the module-level app it becomes
         for obj in objects.values():
             if obj.kind == "celeryext":
-                celery = _Object(f"{obj.qualname}.celery", obj.module, "celery", obj.span, "FlaskCeleryExt", obj.creation)
+                celery = _Object(
+                    f"{obj.qualname}.celery",
+                    obj.module,
+                    "celery",
+                    obj.span,
+                    "FlaskCeleryExt",
+                    obj.creation,
+                )
                 draft = _AppDraft(celery, context_base="flask_celeryext.AppContextTask")
                 drafts[celery.qualname] = draft
             elif obj.kind == "celery":
@@ -237,7 +265,10 @@ class _Linker:
             binding_module = draft.obj.module
             facts = self.py[binding_module]
             for binding in facts.table.bindings:
-                if ".".join(p for p in (binding_module, binding.scope, binding.name) if p) != qualname:
+                if (
+                    ".".join(p for p in (binding_module, binding.scope, binding.name) if p)
+                    != qualname
+                ):
                     continue
                 callee = self.resolve(binding_module, Ref(binding.value_call or "", binding.scope))
                 if callee is None:
@@ -250,7 +281,11 @@ class _Linker:
                         creation = inner.obj.creation
                         if inner_name == qualname or inner_name in folded:
                             continue
-                        if inner.obj.module == callee.module and creation and creation.scope == scope:
+                        if (
+                            inner.obj.module == callee.module
+                            and creation
+                            and creation.scope == scope
+                        ):
                             folded[inner_name] = qualname
                             draft.obj.creation = creation
                             draft.aliases.add(inner_name)
@@ -284,7 +319,9 @@ class _Linker:
                 if base:
                     draft.context_base = base
             if kw.name in ("include", "imports", "backend", "broker", "task_cls", "config_source"):
-                draft.config.append(Evidence(self.file_of[module], creation.span, f"{kw.name}={kw.value}"))
+                draft.config.append(
+                    Evidence(self.file_of[module], creation.span, f"{kw.name}={kw.value}")
+                )
 
     def _configure(self, apps: dict[str, _AppDraft]) -> None:
         for module, facts in sorted(self.py.items()):
@@ -293,7 +330,9 @@ class _Linker:
                 draft = apps.get(target.name) if target is not None else None
                 if draft is None:
                     continue
-                where = Evidence(self.file_of[module], step.span, f"{step.target.dotted}.{step.action}")
+                where = Evidence(
+                    self.file_of[module], step.span, f"{step.target.dotted}.{step.action}"
+                )
                 action = step.action
                 if action == "set:Task":
                     base = self._context_class(module, step.args[0], step.target.scope)
@@ -303,7 +342,11 @@ class _Linker:
                     draft.autodiscover.extend(a for a in step.args if "=" not in a)
                 elif action == "set_default":
                     draft.set_default = True
-                elif action in ("conf.update", "config_from_object", "set:conf.beat_schedule") or action.startswith("set:conf."):
+                elif action in (
+                    "conf.update",
+                    "config_from_object",
+                    "set:conf.beat_schedule",
+                ) or action.startswith("set:conf."):
                     for text in step.args:
                         if "result_backend" in text and draft.backend is None:
                             draft.backend = text
@@ -326,7 +369,12 @@ class _Linker:
     def _pushes_context(self, target: Target, depth: int = 0) -> bool:
         if target.name in CONTEXT_TASK_BASES:
             return True
-        if depth > 8 or target.kind != "def" or target.binding is None or target.binding.kind != "class":
+        if (
+            depth > 8
+            or target.kind != "def"
+            or target.binding is None
+            or target.binding.kind != "class"
+        ):
             return False
         module = target.module or ""
         cls_qualname = target.name[len(module) + 1 :]
@@ -349,7 +397,7 @@ class _Linker:
             for alias in draft.aliases:
                 app_names[alias] = draft
         found = []
-        for (module, qualname), fn in sorted(self.functions.items()):
+        for (module, _), fn in sorted(self.functions.items()):
             if fn.is_method:
                 continue
             task = self._task(module, fn, app_names, apps, objects)
@@ -357,12 +405,18 @@ class _Linker:
                 found.append(task)
         return sorted(found, key=lambda t: (t.file, t.def_span.line))
 
-    def _task_decorator(self, module: str, fn: FunctionFacts, app_names: dict[str, _AppDraft]) -> tuple[int, str] | None:
+    def _task_decorator(
+        self, module: str, fn: FunctionFacts, app_names: dict[str, _AppDraft]
+    ) -> tuple[int, str] | None:
         for index, decorator in enumerate(fn.decorators):
             target = self.resolve(module, decorator.ref)
             if target is not None and target.name in SHARED_TASK:
                 return index, "shared_task"
-            if target is not None and target.kind in ("member", "external") and target.name.endswith(".task"):
+            if (
+                target is not None
+                and target.kind in ("member", "external")
+                and target.name.endswith(".task")
+            ):
                 base = target.name[: -len(".task")]
                 if base in app_names:
                     return index, app_names[base].obj.qualname
@@ -405,15 +459,21 @@ class _Linker:
             if wrapper_fn.wrapper and not wrapper_fn.uses_wraps and renamed_by is None:
                 renamed_by = inner.text
                 owner_module, owner_func = wrapper_module, wrapper_fn.wrapper
-            inner_fn = self.functions.get((wrapper_module, f"{wrapper_fn.qualname}.{wrapper_fn.wrapper}"))
+            inner_fn = self.functions.get(
+                (wrapper_module, f"{wrapper_fn.qualname}.{wrapper_fn.wrapper}")
+            )
             if inner_fn is not None and inner_fn.pushes_context:
-                provided.append(Evidence(file, inner.span, f"decorator @{inner.text} pushes an app context"))
+                provided.append(
+                    Evidence(file, inner.span, f"decorator @{inner.text} pushes an app context")
+                )
         name = name_kw.value if explicit and name_kw else f"{owner_module}.{owner_func}"
         base_kw = kw.get("base")
         if base_kw is not None:
             base = self._context_class(module, base_kw.value, fn.qualname)
             if base:
-                provided.append(Evidence(file, decorator.span, f"base={base_kw.value} pushes an app context"))
+                provided.append(
+                    Evidence(file, decorator.span, f"base={base_kw.value} pushes an app context")
+                )
         if app == "shared_task":
             # A shared task binds to the current app: one of its own project's apps.
             root = self.import_root[module]
@@ -459,7 +519,9 @@ class _Linker:
         fn = self.functions.get((target.module, qualname))
         return (target.module, fn) if fn is not None else None
 
-    def _needs(self, module: str, fn: FunctionFacts, objects: dict[str, _Object]) -> tuple[list[Evidence], list[Evidence]]:
+    def _needs(
+        self, module: str, fn: FunctionFacts, objects: dict[str, _Object]
+    ) -> tuple[list[Evidence], list[Evidence]]:
         """What the body reads outside any app context that needs one (app, request)."""
         file = self.file_of[module]
         app: list[Evidence] = []
@@ -503,7 +565,12 @@ class _Linker:
 
     def _is_model(self, target: Target, depth: int = 0) -> bool:
         """A class deriving from `<SQLAlchemy instance>.Model` (directly or not)."""
-        if depth > 8 or target.binding is None or target.binding.kind != "class" or target.module is None:
+        if (
+            depth > 8
+            or target.binding is None
+            or target.binding.kind != "class"
+            or target.module is None
+        ):
             return False
         qualname = target.base[len(target.module) + 1 :]
         cls = self.classes.get((target.module, qualname))
@@ -532,12 +599,16 @@ class _Linker:
                 if route.decorated:
                     view_module, view = module, route.view
                 else:
-                    target = self.resolve(module, Ref(route.view, route.registrar.scope if route.registrar else ""))
+                    target = self.resolve(
+                        module, Ref(route.view, route.registrar.scope if route.registrar else "")
+                    )
                     if target is None or target.kind != "def" or target.module is None:
                         view_module, view = module, route.view
                     else:
                         view_module, view = target.module, target.name[len(target.module) + 1 :]
-                routes.append(Route(self.file_of[module], route.span, rule, view_module, view, route.methods))
+                routes.append(
+                    Route(self.file_of[module], route.span, rule, view_module, view, route.methods)
+                )
                 handlers.setdefault((view_module, view), rule)
         # Resource/MethodView subclasses serve HTTP even when registered elsewhere.
         for (module, qualname), cls in sorted(self.classes.items()):
@@ -561,7 +632,13 @@ class _Linker:
                         found[target.name] = arg.split("=", 1)[1]
         return found
 
-    def _prefix(self, module: str, registrar: Ref | None, objects: dict[str, _Object], registered: dict[str, str]) -> str:
+    def _prefix(
+        self,
+        module: str,
+        registrar: Ref | None,
+        objects: dict[str, _Object],
+        registered: dict[str, str],
+    ) -> str:
         if registrar is None or not registrar.dotted:
             return ""
         creation = self._local_creation(module, registrar)
@@ -592,20 +669,26 @@ class _Linker:
 
     # -- dispatches --------------------------------------------------------------------
 
-    def call_sites(self, tasks: list[Task], handlers: dict[tuple[str, str], str]) -> tuple[list[CallSite], dict[str, Task]]:
+    def call_sites(
+        self, tasks: list[Task], handlers: dict[tuple[str, str], str]
+    ) -> tuple[list[CallSite], dict[str, Task]]:
         by_qualname = {t.qualname: t for t in tasks}
         by_name: dict[str, Task] = {}
-        for task in tasks:
-            by_name.setdefault(task.name, task)
+        for each in tasks:
+            by_name.setdefault(each.name, each)
         found = []
         for module, facts in sorted(self.py.items()):
             file = self.file_of[module]
             for dispatch in facts.dispatches:
                 task: Task | None = None
-                target_text = dispatch.task_name or (dispatch.receiver.dotted if dispatch.receiver else dispatch.callee or "")
-                if dispatch.kind in ("chain", "group", "chord") or (dispatch.callee and dispatch.receiver is None):
-                    callee = self.qualified(module, Ref(dispatch.callee or "", dispatch.scope))
-                    if callee not in CANVAS:
+                target_text = dispatch.task_name or (
+                    dispatch.receiver.dotted if dispatch.receiver else dispatch.callee or ""
+                )
+                if dispatch.kind in ("chain", "group", "chord") or (
+                    dispatch.callee and dispatch.receiver is None
+                ):
+                    canvas = self.qualified(module, Ref(dispatch.callee or "", dispatch.scope))
+                    if canvas not in CANVAS:
                         continue
                     if dispatch.task_name is not None:
                         task = by_name.get(dispatch.task_name)
@@ -667,7 +750,9 @@ class _Linker:
                 edges.append(Edge(module, target, kind, self.file_of[module], imp.span))
         return edges
 
-    def roles(self, objects: dict[str, _Object], tasks: list[Task], handlers: dict[tuple[str, str], str]) -> dict[str, str]:
+    def roles(
+        self, objects: dict[str, _Object], tasks: list[Task], handlers: dict[tuple[str, str], str]
+    ) -> dict[str, str]:
         evidence: dict[str, set[str]] = {m: set() for m in self.py}
         for obj in objects.values():
             if obj.kind == "flask":
@@ -686,7 +771,8 @@ class _Linker:
             if facts.config_classes:
                 evidence[module].add("config")
         return {
-            m: next((r for r in ROLE_ORDER if r in found), "module") for m, found in evidence.items()
+            m: next((r for r in ROLE_ORDER if r in found), "module")
+            for m, found in evidence.items()
         }
 
 
@@ -716,7 +802,9 @@ def link(root: str, facts: Iterable[FileFacts], *, root_packages: tuple[str, ...
     beat = linker.beat(by_name, by_qualname)
     roles = linker.roles(objects, tasks, handlers)
     modules = [
-        Module(name, linker.file_of[name], roles[name], linker.file_of[name].endswith("__init__.py"))
+        Module(
+            name, linker.file_of[name], roles[name], linker.file_of[name].endswith("__init__.py")
+        )
         for name in sorted(linker.py)
     ]
     graph = ProjectGraph(linker.py, linker.graph_edges())
@@ -726,17 +814,24 @@ def link(root: str, facts: Iterable[FileFacts], *, root_packages: tuple[str, ...
         for read in facts_.status_reads:
             rule = linker.handler_rule(handlers, module, read.scope)
             if rule is not None:
-                status.append(StatusEndpoint(linker.file_of[module], read.span, rule, module, read.scope, read.returns))
+                status.append(
+                    StatusEndpoint(
+                        linker.file_of[module], read.span, rule, module, read.scope, read.returns
+                    )
+                )
+    flask_objects = [o for o in objects.values() if o.kind == "flask"]
+    # `app = create_app()`: the app made inside the factory is that same app.
+    factories = {f"{o.module}.{o.how[:-2]}" for o in flask_objects if o.creation is None}
     flask_apps = [
         FlaskApp(o.qualname, o.module, linker.file_of[o.module], o.span, o.how)
-        for o in objects.values()
-        if o.kind == "flask"
+        for o in flask_objects
+        if o.creation is None or f"{o.module}.{o.creation.scope}" not in factories
     ]
-    problems = [
-        Problem(f.source.path, p.span, p.message) for f in linker.facts for p in f.problems
-    ]
+    problems = [Problem(f.source.path, p.span, p.message) for f in linker.facts for p in f.problems]
     workers = [
-        WorkerCommand(f.source.path, w.span, w.command, w.app_target, w.subcommand, w.queues, w.beat)
+        WorkerCommand(
+            f.source.path, w.span, w.command, w.app_target, w.subcommand, w.queues, w.beat
+        )
         for f in linker.facts
         for w in f.worker_commands
     ]
@@ -776,4 +871,3 @@ def link(root: str, facts: Iterable[FileFacts], *, root_packages: tuple[str, ...
         frontend_calls=(),
         problems=tuple(sorted(problems, key=lambda p: (p.file, p.span.line))),
     )
-

@@ -59,7 +59,9 @@ def module_names(paths: list[str], root_packages: tuple[str, ...] = ()) -> dict[
         start = len(parts) - 1 if PurePosixPath(path).name != "__init__.py" else len(parts)
         while start > 0 and "/".join([*parts[:start], "__init__.py"]) in present:
             start -= 1
-        dotted = ".".join([*root_packages, *parts[start:]]) if start == 0 else ".".join(parts[start:])
+        dotted = (
+            ".".join([*root_packages, *parts[start:]]) if start == 0 else ".".join(parts[start:])
+        )
         names[path] = dotted or (root_packages[-1] if root_packages else "__init__")
     return names
 
@@ -119,7 +121,9 @@ class Resolver:
             target = self.attribute(target, attr, _depth)
         return target
 
-    def resolve_name(self, module: str, name: str, scope: str = "", _depth: int = 0) -> Target | None:
+    def resolve_name(
+        self, module: str, name: str, scope: str = "", _depth: int = 0
+    ) -> Target | None:
         if _depth > MAX_DEPTH:
             return None
         scopes = []
@@ -143,7 +147,8 @@ class Resolver:
         else the first assignment (a later `x = wrap(x)` does not hide the def)."""
         named = [b for b in bindings if b.name == name]
         defs = [b for b in named if b.kind != "assign"]
-        return (defs or named or [None])[0]
+        chosen = defs or named
+        return chosen[0] if chosen else None
 
     @staticmethod
     def _import_of(imports: list[Import] | tuple[()], name: str) -> Import | None:

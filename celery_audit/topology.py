@@ -57,14 +57,24 @@ def diagram(project: Project, *, scope: str = "celery", max_nodes: int = MAX_NOD
             continue
         in_cycle = (edge.source, edge.target) in cycle_pairs
         previous = seen.get((source, target))
-        kind = "import" if edge.kind == "import" or (previous and previous.kind == "import") else edge.kind
-        seen[(source, target)] = DiagramEdge(source, target, kind, in_cycle or bool(previous and previous.in_cycle))
+        kind = (
+            "import"
+            if edge.kind == "import" or (previous and previous.kind == "import")
+            else edge.kind
+        )
+        seen[(source, target)] = DiagramEdge(
+            source, target, kind, in_cycle or bool(previous and previous.in_cycle)
+        )
     frontend = sorted({e.source for e in project.edges if e.kind == "http"})
     for node in frontend:
-        nodes[node] = DiagramNode(node, "frontend" if len(frontend) == 1 else node.removeprefix("frontend:"), "frontend")
+        nodes[node] = DiagramNode(
+            node, "frontend" if len(frontend) == 1 else node.removeprefix("frontend:"), "frontend"
+        )
     for edge in project.edges:
         if edge.kind == "http" and edge.target in group:
-            seen[(edge.source, group[edge.target])] = DiagramEdge(edge.source, group[edge.target], "http")
+            seen[(edge.source, group[edge.target])] = DiagramEdge(
+                edge.source, group[edge.target], "http"
+            )
     return Diagram(
         nodes=tuple(sorted(nodes.values(), key=lambda n: n.id)),
         edges=tuple(seen[k] for k in sorted(seen)),

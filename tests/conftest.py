@@ -31,7 +31,9 @@ def expected_findings(fixture: Path, codes: set[str] | None = None) -> set[tuple
 
 
 def scan_json(path: Path, *args: str) -> dict:
-    result = CliRunner().invoke(main, ["scan", str(path), "--format", "json", "--fail-on", "never", *args])
+    result = CliRunner().invoke(
+        main, ["scan", str(path), "--format", "json", "--fail-on", "never", *args]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

@@ -22,6 +22,14 @@ def render(report: Report, fmt: str, *, graph: str = "celery", color: bool = Fal
         from celery_audit.report import dot
 
         return dot.render(report, graph=graph, fmt=fmt)
+    if fmt == "sarif":
+        from celery_audit.report import sarif
+
+        return sarif.render(report)
+    if fmt == "github":
+        from celery_audit.report import github
+
+        return github.render(report)
     from celery_audit.report import terminal
 
     return terminal.render(report, color=color)

@@ -4,6 +4,7 @@ The only importer of pydot."""
 from __future__ import annotations
 
 import shutil
+from typing import cast
 
 import pydot
 
@@ -26,14 +27,21 @@ def build(report: Report, *, graph: str = "celery") -> pydot.Dot:
     dot.set_node_defaults(shape="box", style="rounded,filled", fontname="Helvetica")
     for node in view.nodes:
         label = node.label if node.members == 1 else f"{node.label} ({node.members} modules)"
-        dot.add_node(pydot.Node(_quote(node.id), label=_quote(label), fillcolor=_quote(FILLS.get(node.role, "#ffffff"))))
+        dot.add_node(
+            pydot.Node(
+                _quote(node.id),
+                label=_quote(label),
+                fillcolor=_quote(FILLS.get(node.role, "#ffffff")),
+            )
+        )
     for edge in view.edges:
-        attrs = {}
+        line = pydot.Edge(_quote(edge.source), _quote(edge.target))
         if edge.kind == "lazy-import":
-            attrs["style"] = "dashed"
+            line.set("style", "dashed")
         if edge.in_cycle:
-            attrs.update(color="red", label="cycle")
-        dot.add_edge(pydot.Edge(_quote(edge.source), _quote(edge.target), **attrs))
+            line.set("color", "red")
+            line.set("label", "cycle")
+        dot.add_edge(line)
     return dot
 
 
@@ -42,5 +50,8 @@ def render(report: Report, *, graph: str = "celery", fmt: str = "dot") -> str | 
     if fmt == "dot":
         return str(dot.to_string())
     if shutil.which("dot") is None:
-        raise RuntimeError(f"--format {fmt} needs Graphviz's `dot` program on PATH; use --format dot")
-    return bytes(dot.create(format=fmt))
+        raise RuntimeError(
+            f"--format {fmt} needs Graphviz's `dot` program on PATH; use --format dot"
+        )
+    # pydot's annotation says str; Graphviz output for svg/png is bytes.
+    return cast(bytes, dot.create(format=fmt))

@@ -30,13 +30,17 @@ def as_dict(report: Report) -> dict[str, Any]:
         },
         "graph": {
             "nodes": [
-                {"id": m.name, "file": m.file, "role": m.role} for m in sorted(roles.values(), key=lambda m: m.name)
+                {"id": m.name, "file": m.file, "role": m.role}
+                for m in sorted(roles.values(), key=lambda m: m.name)
             ],
-            "edges": [{"source": e.source, "target": e.target, "kind": e.kind} for e in project.edges],
+            "edges": [
+                {"source": e.source, "target": e.target, "kind": e.kind} for e in project.edges
+            ],
         },
         "facts": {
             "celery_apps": [
-                {"file": a.file, "line": a.span.line, "var": a.qualname, "how": a.how} for a in project.celery_apps
+                {"file": a.file, "line": a.span.line, "var": a.qualname, "how": a.how}
+                for a in project.celery_apps
             ],
             "tasks": [
                 {
@@ -69,7 +73,13 @@ def as_dict(report: Report) -> dict[str, Any]:
                 for s in project.status_endpoints
             ],
             "beat": [
-                {"file": b.file, "line": b.span.line, "key": b.key, "task": b.task, "schedule": b.schedule}
+                {
+                    "file": b.file,
+                    "line": b.span.line,
+                    "key": b.key,
+                    "task": b.task,
+                    "schedule": b.schedule,
+                }
                 for b in project.beat
             ],
             "worker_commands": [
@@ -84,10 +94,16 @@ def as_dict(report: Report) -> dict[str, Any]:
                 for w in project.worker_commands
             ],
             "frontend_calls": [
-                {"file": f.file, "line": f.span.line, "url": f.url, "method": f.method,
-                 "states": list(f.states), "fields": list(f.fields)}
+                {
+                    "file": f.file,
+                    "line": f.span.line,
+                    "url": f.url,
+                    "method": f.method,
+                    "states": list(f.states),
+                    "fields": list(f.fields),
+                }
                 for f in project.frontend_calls
-            ],  # fmt: skip
+            ],
         },
         "findings": [
             {
@@ -100,7 +116,9 @@ def as_dict(report: Report) -> dict[str, Any]:
                 "column": f.span.column,
                 "end_line": f.span.last_line,
                 "end_column": f.span.end_column or f.span.column,
-                "related": [{"file": r.file, "line": r.line, "message": r.message} for r in f.related],
+                "related": [
+                    {"file": r.file, "line": r.line, "message": r.message} for r in f.related
+                ],
                 "fix": f.fix,
             }
             for f in report.findings

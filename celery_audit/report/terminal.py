@@ -47,7 +47,9 @@ def render(report: Report, *, color: bool = False) -> str:
             line.append(item.message)
             console.print(line)
             for related in item.related:
-                console.print(Text(f"      {related.file}:{related.line}: {related.message}", style="dim"))
+                console.print(
+                    Text(f"      {related.file}:{related.line}: {related.message}", style="dim")
+                )
             if item.fix:
                 console.print(Text(f"      fix: {item.fix}", style="green"))
         console.print()
@@ -64,8 +66,9 @@ def render(report: Report, *, color: bool = False) -> str:
     summary.append(
         f" in {_plural(project.files, 'file')} ({project.python_files} Python): "
         f"{_plural(len(project.celery_apps), 'Celery app')}, {_plural(len(project.tasks), 'task')}, "
-        f"{_plural(len(project.call_sites), 'call site')}, {_plural(len(project.beat), 'beat entry')}"
-        .replace("entrys", "entries")
+        f"{_plural(len(project.call_sites), 'call site')}, {_plural(len(project.beat), 'beat entry')}".replace(
+            "entrys", "entries"
+        )
     )
     if project.python_files == 0:
         summary.append(" — no Python files found")

@@ -42,7 +42,7 @@ from celery_audit.rules.base import finding
 NAME = "app-bound-task-call"
 SEVERITY = "info"
 AREA = "Task Invocation"
-FIX = "Pin the task's name with name=... before moving it or switching to @shared_task; re-check this call after any move."  # noqa: E501
+FIX = "Pin the task's name with name=... before moving it or switching to @shared_task; re-check this call after any move."
 
 CALL_KINDS = frozenset({"delay", "apply_async", "s", "si", "signature", "map", "starmap", "chunks"})
 
@@ -60,7 +60,13 @@ def check(project: Project) -> Iterator[Finding]:
             f"`{task.app}` and imported from `{task.module}`",
             call.file,
             call.span,
-            related=(Related(task.file, task.def_span.line, f"task `{task.func}` defined with {task.decorator}"),),
+            related=(
+                Related(
+                    task.file,
+                    task.def_span.line,
+                    f"task `{task.func}` defined with {task.decorator}",
+                ),
+            ),
             scope=call.scope,
             key=f"{call.target}.{call.kind}->{task.name}",
         )

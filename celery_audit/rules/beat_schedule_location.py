@@ -35,15 +35,17 @@ from celery_audit.rules.base import finding
 NAME = "beat-schedule-location"
 SEVERITY = "info"
 AREA = "Configuration Location"
-FIX = "Keep the schedule in the module the beat process imports; pin task names with name=... before moving tasks."  # noqa: E501
+FIX = "Keep the schedule in the module the beat process imports; pin task names with name=... before moving tasks."
 
 
-def _where(source: str, container: str) -> str:
+def _where(file: str, source: str, container: str) -> str:
     if source == "add_periodic_task":
-        return f"add_periodic_task calls in `{container or '<module>'}`"
-    if source == "config":
-        return f"config `{container}`"
-    return f"`{container}` ({source})"
+        return f"add_periodic_task calls in `{container or file}`"
+    if source == "conf.update":
+        return f"`{container}.update(beat_schedule=...)`"
+    if source == "conf.beat_schedule":
+        return f"`{container}.conf.beat_schedule`"
+    return f"config `{container}`"
 
 
 def check(project: Project) -> Iterator[Finding]:
@@ -57,7 +59,7 @@ def check(project: Project) -> Iterator[Finding]:
         names = ", ".join(f"{e.key} -> {e.task or '?'}" for e in items)
         yield finding(
             NAME,
-            f"beat schedule in {_where(source, container)}: {len(items)} "
+            f"beat schedule in {_where(file, source, container)}: {len(items)} "
             f"entr{'y' if len(items) == 1 else 'ies'} ({names})",
             file,
             first.span,

@@ -49,6 +49,8 @@ def check(project: Project) -> Iterator[Finding]:
             f"module-level import cycle {path}",
             first.file,
             first.span,
-            related=tuple(Related(e.file, e.span.line, f"{e.source} imports {e.target}") for e in cycle[1:]),
+            related=tuple(
+                Related(e.file, e.span.line, f"{e.source} imports {e.target}") for e in cycle[1:]
+            ),
             key=path,
         )

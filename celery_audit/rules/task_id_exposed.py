@@ -47,7 +47,11 @@ def check(project: Project) -> Iterator[Finding]:
         label = f"`{task.name}`" if task else f"`{call.target}`"
         where = f"`{call.handler}`" if call.handler else f"`{call.scope}`"
         related = tuple(
-            Related(s.file, s.span.line, f"status endpoint {s.route} returns {', '.join(s.returns) or 'a value'}")
+            Related(
+                s.file,
+                s.span.line,
+                f"status endpoint {s.route} returns {', '.join(s.returns) or 'a value'}",
+            )
             for s in project.status_endpoints
         )
         yield finding(

@@ -46,7 +46,7 @@ from celery_audit.rules.base import finding
 NAME = "task-missing-app-context"
 SEVERITY = "error"
 AREA = "Flask Context"
-FIX = "Run tasks with a base class that pushes app.app_context() (task_cls=FlaskTask), or wrap the body in `with app.app_context():`."  # noqa: E501
+FIX = "Run tasks with a base class that pushes app.app_context() (task_cls=FlaskTask), or wrap the body in `with app.app_context():`."
 
 
 def check(project: Project) -> Iterator[Finding]:

@@ -16,7 +16,7 @@ import warnings
 
 from celery_audit.extract.python import apps, calls, config, functions, routes
 from celery_audit.extract.python.table import build_table
-from celery_audit.model.facts import ParseProblem, PythonFacts, Span
+from celery_audit.model.facts import ModuleTable, PythonFacts, Span
 
 # One pattern built from every gatherer's vocabulary: a file none of it occurs in
 # holds no deep fact.
@@ -40,15 +40,24 @@ class SourceError(Exception):
 
 def decode(data: bytes) -> str:
     """Decode Python source as the interpreter would (BOM, PEP 263 cookie, UTF-8)."""
+    if b"\x00" in data:
+        raise SourceError(
+            "cannot parse: the file contains NUL bytes",
+            Span(data[: data.index(b"\x00")].count(b"\n") + 1),
+        )
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise SourceError(f"cannot decode: {error}", Span(1)) from None
+        if "unknown encoding" in str(error):
+            raise SourceError(f"cannot decode: {error}", Span(1)) from None
+        encoding = "utf-8"  # undecodable first lines: let the decode below say where
     try:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:
         line = data[: getattr(error, "start", 0)].count(b"\n") + 1
-        raise SourceError(f"cannot decode as {encoding}: {error.__class__.__name__}", Span(line)) from None
+        raise SourceError(
+            f"cannot decode as {encoding}: {error.__class__.__name__}", Span(line)
+        ) from None
 
 
 def _parse(text: str) -> ast.Module:
@@ -78,7 +87,7 @@ def extract_python(data: bytes) -> PythonFacts:
     return _deep(text, table)
 
 
-def _deep(text: str, table):  # type: ignore[no-untyped-def]
+def _deep(text: str, table: ModuleTable) -> PythonFacts:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 

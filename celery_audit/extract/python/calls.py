@@ -24,7 +24,9 @@ from celery_audit.model.facts import Dispatch, Ref, StateSet, StatusRead
 
 # Methods that send (delay, apply_async) or describe (s, si, signature, map, ...) a
 # task invocation when called on a task.
-TASK_METHODS = frozenset({"delay", "apply_async", "s", "si", "signature", "map", "starmap", "chunks"})
+TASK_METHODS = frozenset(
+    {"delay", "apply_async", "s", "si", "signature", "map", "starmap", "chunks"}
+)
 # Functions that build canvases or send by name; linking checks they are Celery's.
 CANVAS_FUNCTIONS = frozenset({"chain", "group", "chord", "signature", "subtask", "send_task"})
 ID_ATTRIBUTES = frozenset({"id", "task_id"})
@@ -204,9 +206,7 @@ class DispatchGatherer(Gatherer):
         if body is None:
             return
         value = original_node.value
-        names = [
-            t.target.value for t in original_node.targets if isinstance(t.target, cst.Name)
-        ]
+        names = [t.target.value for t in original_node.targets if isinstance(t.target, cst.Name)]
         index = self._by_node.get(id(value))
         carried = self._id_sources(value, body)
         keys = {k for k, _, _ in dict_items(value)}

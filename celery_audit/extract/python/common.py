@@ -46,8 +46,10 @@ def keywords(call: cst.Call) -> tuple[Keyword, ...]:
             continue
         value = arg.value
         text = string_value(value)
-        literal = text is not None or isinstance(value, (cst.Integer, cst.Float)) or (
-            isinstance(value, cst.Name) and value.value in ("True", "False", "None")
+        literal = (
+            text is not None
+            or isinstance(value, (cst.Integer, cst.Float))
+            or (isinstance(value, cst.Name) and value.value in ("True", "False", "None"))
         )
         found.append(Keyword(arg.keyword.value, text if text is not None else code(value), literal))
     return tuple(found)

@@ -54,7 +54,9 @@ class ConfigGatherer(Gatherer):
     # -- schedules ---------------------------------------------------------------------
 
     def _schedule(self, value: cst.CSTNode, source: str, container: str) -> None:
-        if isinstance(value, cst.Call) and dotted(value.func) == "dict" or isinstance(value, cst.Dict):
+        if (isinstance(value, cst.Call) and dotted(value.func) == "dict") or isinstance(
+            value, cst.Dict
+        ):
             self._mapping_seen.add(id(value))
             for key, entry, key_node in dict_items(value):
                 task = schedule = None
@@ -64,7 +66,9 @@ class ConfigGatherer(Gatherer):
                     elif field == "schedule":
                         schedule = code(item)
                 self.entries.append(
-                    BeatEntryFacts(key, task, schedule or "", self.span(key_node), source, container)
+                    BeatEntryFacts(
+                        key, task, schedule or "", self.span(key_node), source, container
+                    )
                 )
 
     def _mapping(self, value: cst.CSTNode, container: str) -> None:
@@ -127,7 +131,10 @@ class ConfigGatherer(Gatherer):
                 if receiver is not None:
                     task_ref = Ref(receiver, self.scope)
             by_name = None
-            if isinstance(signature, cst.Call) and dotted(signature.func) in ("signature", "celery.signature"):
+            if isinstance(signature, cst.Call) and dotted(signature.func) in (
+                "signature",
+                "celery.signature",
+            ):
                 sig_args = positional(signature)
                 by_name = string_value(sig_args[0]) if sig_args else None
             self.entries.append(

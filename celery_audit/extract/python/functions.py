@@ -99,7 +99,9 @@ class FunctionGatherer(Gatherer):
         for i in range(len(self.classes) - 1, -1, -1):
             if self.classes[i].qualname == self.scope:
                 facts = self.classes[i]
-                self.classes[i] = ClassFacts(facts.qualname, facts.span, facts.bases, tuple(methods))
+                self.classes[i] = ClassFacts(
+                    facts.qualname, facts.span, facts.bases, tuple(methods)
+                )
                 break
         super().leave_ClassDef(original_node)
 
@@ -143,8 +145,12 @@ class FunctionGatherer(Gatherer):
         expr = decorator.decorator
         if isinstance(expr, cst.Call):
             name = dotted(expr.func) or code(expr.func)
-            return Decorator(Ref(name, self.scope), code(expr), self.span(decorator), True, keywords(expr))
-        return Decorator(Ref(dotted(expr) or code(expr), self.scope), code(expr), self.span(decorator), False)
+            return Decorator(
+                Ref(name, self.scope), code(expr), self.span(decorator), True, keywords(expr)
+            )
+        return Decorator(
+            Ref(dotted(expr) or code(expr), self.scope), code(expr), self.span(decorator), False
+        )
 
     def _finish(self) -> None:
         """Turn the frames of one top-level function (and its nested ones) into facts,

@@ -15,7 +15,16 @@ from celery_audit.model.facts import Ref, RouteFacts
 
 ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "patch", "delete"})
 
-VOCABULARY = ("route", ".get(", ".post(", ".put(", ".patch(", ".delete(", "add_url_rule", "add_resource")
+VOCABULARY = (
+    "route",
+    ".get(",
+    ".post(",
+    ".put(",
+    ".patch(",
+    ".delete(",
+    "add_url_rule",
+    "add_resource",
+)
 
 
 def _methods(call: cst.Call, verb: str) -> tuple[str, ...]:

@@ -1,0 +1,97 @@
+"""The linked facts behind the findings: apps, tasks with registered names, resolved
+call sites. A near-miss that is silent for the wrong reason fails here."""
+
+from __future__ import annotations
+
+from conftest import FIXTURES, scan_json
+
+
+def _tasks(data: dict) -> dict[str, tuple]:
+    return {
+        t["func"]: (
+            t["file"],
+            t["line"],
+            t["name"],
+            t["app"],
+            t["needs_app_context"],
+            tuple(t["context_provided_by"]),
+        )
+        for t in data["facts"]["tasks"]
+    }
+
+
+def _calls(data: dict) -> set[tuple]:
+    return {
+        (c["file"], c["line"], c["kind"], c["task"], c["resolved"])
+        for c in data["facts"]["call_sites"]
+    }
+
+
+def test_seed_app_facts() -> None:
+    data = scan_json(FIXTURES / "seed_app")
+    assert data["facts"]["celery_apps"] == [
+        {"file": "extensions.py", "line": 18, "var": "extensions.celery", "how": "Celery()"}
+    ]
+    assert _tasks(data) == {
+        "generate_user_export": ("workers.py", 19, "workers.generate_user_export", "extensions.celery",
+                                 False, ("with create_app().app_context()",)),
+        "send_daily_reminders": ("workers.py", 65, "workers.send_daily_reminders", "extensions.celery", True, ()),
+        "cleanup_expired_exports": ("workers.py", 81, "workers.cleanup_expired_exports", "extensions.celery",
+                                    False, ("with create_app().app_context()",)),
+    }  # fmt: skip
+    assert _calls(data) == {("resources.py", 21, "delay", "workers.generate_user_export", True)}
+    assert data["facts"]["status_endpoints"] == [
+        {"file": "resources.py", "line": 27, "route": "/api/exports/<string:task_id>",
+         "returns": ["progress", "result", "state"]}
+    ]  # fmt: skip
+    assert [(b["key"], b["task"], b["schedule"]) for b in data["facts"]["beat"]] == [
+        ("send-daily-reminders", "workers.send_daily_reminders", "crontab(hour=8, minute=0)"),
+        ("cleanup-expired-exports", "workers.cleanup_expired_exports", "3600.0"),
+    ]
+    assert [
+        (w["file"], w["line"], w["app_target"], w["subcommand"])
+        for w in data["facts"]["worker_commands"]
+    ] == [
+        ("Procfile", 2, "app:celery", "worker"),
+        ("Procfile", 3, "app:celery", "beat"),
+    ]
+    roles = {n["id"]: n["role"] for n in data["graph"]["nodes"]}
+    assert roles == {"app": "app", "config": "config", "extensions": "extensions", "models": "module",
+                     "resources": "resources", "workers": "workers"}  # fmt: skip
+
+
+def test_calls_resolve_through_reexports_modules_and_aliases() -> None:
+    data = scan_json(FIXTURES / "ca101_app_bound_call")
+    assert {(c["file"], c["line"], c["task"], c["resolved"]) for c in data["facts"]["call_sites"]
+            if c["kind"] in ("delay", "apply_async", "s")} == {
+        ("app/views.py", 22, "email.send_welcome", True),
+        ("app/auth.py", 17, "email.send_welcome", True),
+        ("app/auth.py", 24, "email.send_welcome", True),
+    }  # fmt: skip
+
+
+def test_context_providers_are_recognised() -> None:
+    data = scan_json(FIXTURES / "ca201_near_miss")
+    tasks = _tasks(data)
+    assert tasks["send_confirmation"][3:] == (
+        "newsletter.app.celery", True,
+        ("app newsletter.app.celery runs tasks with newsletter.app.make_celery.ContextTask",),
+    )  # fmt: skip
+    assert tasks["refresh_tracking"][3:] == (
+        "shared_task", True,
+        ("app tracker.celery_init_app.celery_app runs tasks with tracker.celery_init_app.FlaskTask",),
+    )  # fmt: skip
+    assert tasks["publish_scheduled_posts"][3:] == (
+        "blog.extensions.celery", True, ("decorator @ensure_context pushes an app context",),
+    )  # fmt: skip
+    assert tasks["archive_old_posts"][4] is False  # its uses sit inside `with app.app_context()`
+    assert tasks["worker_heartbeat"][2:5] == (
+        "blog.worker_heartbeat",
+        "shared_task",
+        False,
+    )  # celery's current_app
+    assert {(a["var"], a["how"]) for a in data["facts"]["celery_apps"]} == {
+        ("newsletter.app.celery", "make_celery()"),
+        ("tracker.celery_init_app.celery_app", "celery_init_app()"),
+        ("blog.extensions.celery", "Celery()"),
+    }
