@@ -8,7 +8,7 @@ from pathlib import Path
 
 from celery_audit.discover import discover
 from celery_audit.extract import extract_file
-from celery_audit.link import link
+from celery_audit.link import LinkOptions, link
 from celery_audit.model.findings import Finding
 from celery_audit.model.project import Project
 from celery_audit.rules import RULES
@@ -41,12 +41,26 @@ def root_packages(root: Path) -> tuple[str, ...]:
     return tuple(reversed(names))
 
 
-def audit(root: Path, *, settings: Settings, display_root: str | None = None) -> Report:
+def audit(
+    root: Path,
+    *,
+    settings: Settings,
+    display_root: str | None = None,
+    link_options: LinkOptions | None = None,
+) -> Report:
     """Scan the repository at `root` (never importing any of it)."""
     files = discover(root, exclude=settings.exclude)
     base = root if root.is_dir() else root.parent
-    facts = [extract_file(base, source) for source in files]
-    project = link(display_root or str(root), facts, root_packages=root_packages(base))
+    options = link_options or LinkOptions()
+    vocabulary = tuple(
+        sorted(
+            {name.rsplit(".", 1)[-1] for name in (*options.context_names, *options.task_decorators)}
+        )
+    )
+    facts = [extract_file(base, source, vocabulary=vocabulary) for source in files]
+    project = link(
+        display_root or str(root), facts, root_packages=root_packages(base), options=options
+    )
     findings: list[Finding] = []
     errors: list[InternalError] = []
     for rule in RULES:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from celery_audit.graph import ProjectGraph
 from celery_audit.model.facts import (
     AppCreation,
+    Binding,
+    Decorator,
     FileFacts,
     FunctionFacts,
     PythonFacts,
@@ -126,8 +128,15 @@ def _strings(text: str) -> list[str]:
 
 
 class _Linker:
-    def __init__(self, root: str, facts: list[FileFacts], root_packages: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        root: str,
+        facts: list[FileFacts],
+        root_packages: tuple[str, ...],
+        options: LinkOptions,
+    ) -> None:
         self.root = root
+        self.options = options
         self.facts = sorted(facts, key=lambda f: f.source.path)
         python = {f.source.path: f.python for f in self.facts if f.python is not None}
         self.paths = module_names(sorted(python), root_packages)
@@ -382,7 +391,8 @@ class _Linker:
         if call is not None and call.pushes_context:
             return True
         cls = self.classes.get((module, cls_qualname))
-        for base in cls.bases if cls else ():
+        bases = cls.bases if cls else tuple(Ref(b) for b in target.binding.bases)
+        for base in bases:
             resolved = self.resolve(module, base)
             if resolved is not None and self._pushes_context(resolved, depth + 1):
                 return True
@@ -412,6 +422,8 @@ class _Linker:
             target = self.resolve(module, decorator.ref)
             if target is not None and target.name in SHARED_TASK:
                 return index, "shared_task"
+            if target is not None and target.name in self.options.task_decorators:
+                return index, ""
             if (
                 target is not None
                 and target.kind in ("member", "external")
@@ -451,17 +463,15 @@ class _Linker:
         owner_module, owner_func = module, func
         provided: list[Evidence] = []
         for inner in fn.decorators[index + 1 :]:
-            target = self.resolve(module, inner.ref)
-            wrapper = self._function_of(target)
+            wrapper = self._wrapper_of(module, inner)
             if wrapper is None:
                 continue
-            wrapper_module, wrapper_fn = wrapper
-            if wrapper_fn.wrapper and not wrapper_fn.uses_wraps and renamed_by is None:
+            wrapper_module, wrapper_qualname, uses_wraps = wrapper
+            wrapper_name = wrapper_qualname.rsplit(".", 1)[-1]
+            if not uses_wraps and renamed_by is None:
                 renamed_by = inner.text
-                owner_module, owner_func = wrapper_module, wrapper_fn.wrapper
-            inner_fn = self.functions.get(
-                (wrapper_module, f"{wrapper_fn.qualname}.{wrapper_fn.wrapper}")
-            )
+                owner_module, owner_func = wrapper_module, wrapper_name
+            inner_fn = self.functions.get((wrapper_module, wrapper_qualname))
             if inner_fn is not None and inner_fn.pushes_context:
                 provided.append(
                     Evidence(file, inner.span, f"decorator @{inner.text} pushes an app context")
@@ -512,12 +522,29 @@ class _Linker:
             states_set=tuple(states),
         )
 
-    def _function_of(self, target: Target | None) -> tuple[str, FunctionFacts] | None:
+    def _wrapper_of(self, module: str, decorator: Decorator) -> tuple[str, str, bool] | None:
+        """(module, qualname, uses functools.wraps) of the wrapper function a project
+        decorator puts in place of the function, following one decorator factory
+        level (`@retry(3)` returns `decorate`, which returns `wrapper`)."""
+        target = self.resolve(module, decorator.ref)
         if target is None or target.kind != "def" or target.module is None:
             return None
+        binding = target.binding
+        if binding is None or binding.kind != "function" or binding.wrapper is None:
+            return None
         qualname = target.name[len(target.module) + 1 :]
-        fn = self.functions.get((target.module, qualname))
-        return (target.module, fn) if fn is not None else None
+        inner = f"{qualname}.{binding.wrapper}"
+        if decorator.called:
+            factory = self._binding(target.module, qualname, binding.wrapper)
+            if factory is not None and factory.wrapper is not None:
+                return target.module, f"{inner}.{factory.wrapper}", factory.wrapper_uses_wraps
+        return target.module, inner, binding.wrapper_uses_wraps
+
+    def _binding(self, module: str, scope: str, name: str) -> Binding | None:
+        for binding in self.py[module].table.bindings:
+            if binding.scope == scope and binding.name == name:
+                return binding
+        return None
 
     def _needs(
         self, module: str, fn: FunctionFacts, objects: dict[str, _Object]
@@ -542,7 +569,12 @@ class _Linker:
 
     def _need(self, target: Target, objects: dict[str, _Object]) -> tuple[str, str] | None:
         name = target.name
-        for context_names, kind in ((APP_CONTEXT_NAMES, "app"), (REQUEST_CONTEXT_NAMES, "request")):
+        configured = frozenset(self.options.context_names)
+        for context_names, kind in (
+            (APP_CONTEXT_NAMES, "app"),
+            (REQUEST_CONTEXT_NAMES, "request"),
+            (configured, "app"),
+        ):
             for known in context_names:
                 if name == known or name.startswith(known + "."):
                     return kind, f"uses {known.rsplit('.', 1)[-1]}"
@@ -789,10 +821,29 @@ def _join(prefix: str, rule: str) -> str:
     return prefix.rstrip("/") + ("/" + rule.lstrip("/") if rule else "")
 
 
-def link(root: str, facts: Iterable[FileFacts], *, root_packages: tuple[str, ...] = ()) -> Project:
+@dataclass(frozen=True)
+class LinkOptions:
+    """Project knowledge from configuration.
+
+    `context_names`: qualified names of project objects that need an app context
+    (`myapp.ext.storage`: any use of it or its members). `task_decorators`: qualified
+    names of project decorators that register tasks (`myapp.celery_utils.periodic`).
+    """
+
+    context_names: tuple[str, ...] = ()
+    task_decorators: tuple[str, ...] = ()
+
+
+def link(
+    root: str,
+    facts: Iterable[FileFacts],
+    *,
+    root_packages: tuple[str, ...] = (),
+    options: LinkOptions | None = None,
+) -> Project:
     """Join the facts of every file into the project picture."""
     facts = list(facts)
-    linker = _Linker(root, facts, root_packages)
+    linker = _Linker(root, facts, root_packages, options or LinkOptions())
     objects = linker.objects()
     apps = linker.celery_apps(objects)
     tasks = linker.tasks(apps, objects)

@@ -95,3 +95,33 @@ def test_context_providers_are_recognised() -> None:
         ("tracker.celery_init_app.celery_app", "celery_init_app()"),
         ("blog.extensions.celery", "Celery()"),
     }
+
+
+def test_configured_context_names_and_task_decorators(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from celery_audit.audit import audit
+    from celery_audit.link import LinkOptions
+    from celery_audit.settings import Settings
+
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "storage.py").write_text("class Storage: ...\nstorage = Storage()\n")
+    (tmp_path / "app" / "helpers.py").write_text(
+        "from celery import shared_task\n\ndef periodic(every):\n    return shared_task\n"
+    )
+    (tmp_path / "app" / "jobs.py").write_text(
+        "from app.storage import storage\nfrom app.helpers import periodic\n\n"
+        "@periodic(every=60)\ndef sweep():\n    storage.purge()\n"
+    )
+    plain = audit(tmp_path, settings=Settings())
+    assert plain.project.tasks == ()
+    options = LinkOptions(
+        context_names=("app.storage.storage",), task_decorators=("app.helpers.periodic",)
+    )
+    report = audit(tmp_path, settings=Settings(), link_options=options)
+    (task,) = report.project.tasks
+    assert (task.name, task.app, [e.what for e in task.needs_app_context]) == (
+        "app.jobs.sweep",
+        "",
+        ["uses storage"],
+    )
+    assert [(f.code, f.file, f.span.line) for f in report.findings] == [("CA201", "app/jobs.py", 5)]

@@ -93,7 +93,9 @@ class Binding:
     of a call on the right-hand side (`Celery` in `celery = Celery(__name__)`) and
     `value_ref` a plain dotted right-hand side (`app = create_app()` has value_call
     "create_app"; `task = tasks.export` has value_ref "tasks.export"). For a class,
-    `bases` are the base classes as written.
+    `bases` are the base classes as written. For a function that returns one of its
+    nested functions (a decorator), `wrapper` names that nested function and
+    `wrapper_uses_wraps` says whether it is decorated with functools.wraps.
     """
 
     name: str
@@ -104,6 +106,8 @@ class Binding:
     value_ref: str | None = None
     bases: tuple[str, ...] = ()
     call_has_args: bool = False
+    wrapper: str | None = None
+    wrapper_uses_wraps: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,8 +192,6 @@ class FunctionFacts:
 
     `qualname` is `func`, `Class.method` or `outer.inner`. `pushes_context` lists the
     receivers of `with X.app_context():` / `X.app_context().push()` in the body.
-    `wrapper` is the name of an inner function it returns (a decorator's wrapper) and
-    `uses_wraps` whether that wrapper is decorated with functools.wraps.
     """
 
     qualname: str
@@ -198,8 +200,6 @@ class FunctionFacts:
     decorators: tuple[Decorator, ...] = ()
     uses: tuple[NameUse, ...] = ()
     pushes_context: tuple[Ref, ...] = ()
-    wrapper: str | None = None
-    uses_wraps: bool = False
     params: tuple[str, ...] = ()
     is_method: bool = False
 

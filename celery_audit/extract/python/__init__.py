@@ -73,16 +73,18 @@ def _parse(text: str) -> ast.Module:
         raise SourceError(f"cannot parse: {error.__class__.__name__}: {error}", Span(1)) from None
 
 
-def needs_deep_pass(text: str) -> bool:
-    return _PREFILTER.search(text) is not None
+def needs_deep_pass(text: str, vocabulary: tuple[str, ...] = ()) -> bool:
+    """Whether the text can hold a deep fact: a gatherer's word or a configured name."""
+    return _PREFILTER.search(text) is not None or any(word in text for word in vocabulary)
 
 
-def extract_python(data: bytes) -> PythonFacts:
-    """The facts of one Python file. Raises SourceError for undecodable or invalid
-    source."""
+def extract_python(data: bytes, vocabulary: tuple[str, ...] = ()) -> PythonFacts:
+    """The facts of one Python file. `vocabulary` adds configured names (custom task
+    decorators, context-bound objects) to the prefilter. Raises SourceError for
+    undecodable or invalid source."""
     text = decode(data)
     table = build_table(_parse(text))
-    if not needs_deep_pass(text):
+    if not needs_deep_pass(text, vocabulary):
         return PythonFacts(table=table)
     return _deep(text, table)
 

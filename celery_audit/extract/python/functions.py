@@ -1,5 +1,6 @@
-"""Gather functions and classes: decorators, the global names a body reads, the app
-contexts it pushes, and whether it is a decorator returning a wrapper."""
+"""Gather functions and classes: decorators, the global names a body reads and the app
+contexts it pushes. (Whether a function is a decorator returning a wrapper is in the
+module table: it matters in files with no Celery vocabulary at all.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from celery_audit.model.facts import ClassFacts, Decorator, FunctionFacts, NameU
 # `with X.app_context():` and friends put a Flask context around the block.
 CONTEXT_METHODS = frozenset({"app_context", "test_request_context", "request_context"})
 
-VOCABULARY = ("def ",)
+# Tasks (`@x.task`, `@shared_task`), task bases (`class X(Task)`), context pushes and
+# context-bound names used in helpers.
+VOCABULARY = ("task", "Task", "app_context", "request_context", "current_app")
 
 
 @dataclass
@@ -29,8 +32,7 @@ class _Frame:
     imported: set[str] = field(default_factory=set)
     uses: list[NameUse] = field(default_factory=list)
     pushes: list[Ref] = field(default_factory=list)
-    inner: dict[str, bool] = field(default_factory=dict)  # inner def -> uses wraps
-    returned: set[str] = field(default_factory=set)
+    inner: set[str] = field(default_factory=set)  # nested defs: locals of this frame
     context_depth: int = 0
     pushed_for_rest: bool = False
 
@@ -111,11 +113,7 @@ class FunctionGatherer(Gatherer):
             self._methods[-1].append(node.name.value)
         parent = self._frame
         if parent is not None:
-            parent.inner[node.name.value] = any(
-                (dotted(d.decorator.func) if isinstance(d.decorator, cst.Call) else None)
-                in ("wraps", "functools.wraps")
-                for d in node.decorators
-            )
+            parent.inner.add(node.name.value)
         super().visit_FunctionDef(node)
         decorators = tuple(self._decorator(d) for d in node.decorators)
         for decorator in node.decorators:
@@ -165,7 +163,6 @@ class FunctionGatherer(Gatherer):
             uses = tuple(
                 u for u in frame.uses if u.ref.head not in local and u.ref.head not in hidden
             )
-            wrapper = next((n for n in sorted(frame.returned) if n in frame.inner), None)
             self.functions.append(
                 FunctionFacts(
                     qualname=frame.qualname,
@@ -174,8 +171,6 @@ class FunctionGatherer(Gatherer):
                     decorators=frame.decorators,
                     uses=uses,
                     pushes_context=tuple(frame.pushes),
-                    wrapper=wrapper,
-                    uses_wraps=frame.inner.get(wrapper, False) if wrapper else False,
                     params=tuple(frame.params),
                     is_method=frame.is_method,
                 )
@@ -308,7 +303,3 @@ class FunctionGatherer(Gatherer):
             if receiver is not None:
                 self._frame.pushes.append(Ref(receiver, self._frame.qualname))
                 self._frame.pushed_for_rest = True
-
-    def visit_Return(self, node: cst.Return) -> None:
-        if self._frame is not None and isinstance(node.value, cst.Name):
-            self._frame.returned.add(node.value.value)

@@ -50,6 +50,28 @@ def _is_main_guard(test: ast.expr) -> bool:
     )
 
 
+def _returned_wrapper(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str | None, bool]:
+    """(name, uses functools.wraps) of the nested function `node` returns, if any."""
+    nested = {
+        stmt.name: any(
+            isinstance(d, ast.Call) and dotted(d.func) in ("wraps", "functools.wraps")
+            for d in stmt.decorator_list
+        )
+        for stmt in node.body
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    if not nested:
+        return None, False
+    for stmt in node.body:
+        if (
+            isinstance(stmt, ast.Return)
+            and isinstance(stmt.value, ast.Name)
+            and stmt.value.id in nested
+        ):
+            return stmt.value.id, nested[stmt.value.id]
+    return None, False
+
+
 class _TableBuilder(ast.NodeVisitor):
     """Collects imports everywhere (with their scope) and bindings at module level,
     class level and in function bodies (app factories bind apps there)."""
@@ -104,7 +126,17 @@ class _TableBuilder(ast.NodeVisitor):
             )
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self._bind(Binding(node.name, "function", span_of(node), scope=self.where))
+        wrapper, uses_wraps = _returned_wrapper(node)
+        self._bind(
+            Binding(
+                node.name,
+                "function",
+                span_of(node),
+                scope=self.where,
+                wrapper=wrapper,
+                wrapper_uses_wraps=uses_wraps,
+            )
+        )
         self.scope.append(node.name)
         for stmt in node.body:
             self.visit(stmt)

@@ -1,0 +1,169 @@
+"""Linking on small in-test projects: registered names, beat sources, canvases,
+layouts, diagram size."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from celery_audit.audit import audit
+from celery_audit.settings import Settings
+from celery_audit.topology import MAX_NODES, diagram
+
+
+def _project(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+EXT = "from celery import Celery\ncelery = Celery('shop')\n"
+
+
+def test_wrappers_without_functools_wraps_rename_the_task(tmp_path: Path) -> None:
+    _project(tmp_path, {
+        "shop/__init__.py": "",
+        "shop/ext.py": EXT,
+        "shop/decorators.py": """
+            import functools
+
+            def logged(fn):
+                def wrapper(*args, **kwargs):
+                    return fn(*args, **kwargs)
+                return wrapper
+
+            def timed(fn):
+                @functools.wraps(fn)
+                def inner(*args, **kwargs):
+                    return fn(*args, **kwargs)
+                return inner
+
+            def retrying(times):
+                def decorate(fn):
+                    def attempt(*args, **kwargs):
+                        return fn(*args, **kwargs)
+                    return attempt
+                return decorate
+        """,
+        "shop/tasks.py": """
+            from shop.ext import celery
+            from shop.decorators import logged, timed, retrying
+
+            @celery.task
+            @logged
+            def plain(): ...
+
+            @celery.task
+            @timed
+            def wrapped(): ...
+
+            @celery.task
+            @retrying(3)
+            def factory(): ...
+
+            @celery.task(name="shop.pinned")
+            @logged
+            def pinned(): ...
+
+            @logged
+            @celery.task
+            def outside(): ...
+        """,
+    })  # fmt: skip
+    tasks = {
+        t.func: (t.name, t.renamed_by) for t in audit(tmp_path, settings=Settings()).project.tasks
+    }
+    assert tasks == {
+        "plain": ("shop.decorators.wrapper", "logged"),
+        "wrapped": ("shop.tasks.wrapped", None),
+        "factory": ("shop.decorators.attempt", "retrying(3)"),
+        "pinned": ("shop.pinned", "logged"),
+        "outside": ("shop.tasks.outside", None),
+    }
+
+
+def test_beat_from_conf_update_config_dicts_and_canvases(tmp_path: Path) -> None:
+    _project(tmp_path, {
+        "app/__init__.py": "",
+        "app/ext.py": """
+            from celery import Celery, chain, group
+            from celery.schedules import crontab
+            celery = Celery("app")
+            celery.conf.update(beat_schedule={"nightly": {"task": "app.tasks.report", "schedule": crontab(hour=1)}})
+        """,
+        "app/config.py": """
+            class Config:
+                SECRET_KEY = "x"
+                CELERY = {"broker_url": "redis://", "beat_schedule": {"sweep": {"task": "app.tasks.sweep", "schedule": 60}}}
+        """,
+        "app/tasks.py": """
+            from itertools import chain as ichain
+            from celery import chain, group
+            from app.ext import celery
+
+            @celery.task
+            def report(): ...
+
+            @celery.task
+            def sweep(): ...
+
+            def run_all():
+                chain(report.s(), sweep.si()).delay()
+                group([report.s()]).apply_async()
+                list(ichain([1], [2]))
+                celery.send_task("app.tasks.report")
+        """,
+    })  # fmt: skip
+    project = audit(tmp_path, settings=Settings()).project
+    assert [(b.file, b.key, b.task, b.source, b.resolved) for b in project.beat] == [
+        ("app/config.py", "sweep", "app.tasks.sweep", "config", "app.tasks.sweep"),
+        ("app/ext.py", "nightly", "app.tasks.report", "conf.update", "app.tasks.report"),
+    ]
+    assert [(c.span.line, c.kind, c.task) for c in project.call_sites] == [
+        (13, "chain", None),
+        (13, "s", "app.tasks.report"),
+        (13, "si", "app.tasks.sweep"),
+        (14, "group", None),
+        (14, "s", "app.tasks.report"),
+        (16, "send_task", "app.tasks.report"),
+    ]
+
+
+def test_src_layout_and_a_scan_started_inside_the_package(tmp_path: Path) -> None:
+    _project(tmp_path, {
+        "src/shop/__init__.py": "",
+        "src/shop/ext.py": EXT,
+        "src/shop/tasks.py": "from .ext import celery\n\n@celery.task\ndef ship(): ...\n",
+        "src/shop/views.py": "from shop.tasks import ship\n\ndef view():\n    ship.delay()\n",
+    })  # fmt: skip
+    whole = audit(tmp_path, settings=Settings()).project
+    inside = audit(tmp_path / "src" / "shop", settings=Settings()).project
+    for project, prefix in ((whole, "src/shop/"), (inside, "")):
+        assert [(t.name, t.file) for t in project.tasks] == [
+            ("shop.tasks.ship", prefix + "tasks.py")
+        ]
+        assert [(c.file, c.task) for c in project.call_sites] == [
+            (prefix + "views.py", "shop.tasks.ship")
+        ]
+
+
+def test_large_projects_collapse_to_packages(tmp_path: Path) -> None:
+    files = {"big/__init__.py": "", "big/ext.py": EXT}
+    for package in range(8):
+        files[f"big/area{package}/__init__.py"] = ""
+        for module in range(6):
+            files[f"big/area{package}/tasks{module}.py"] = (
+                "from big.ext import celery\n\n@celery.task\ndef job(): ...\n"
+            )
+    project = audit(_project(tmp_path, files), settings=Settings()).project
+    assert len(project.tasks) == 48
+    view = diagram(project)
+    assert view.collapsed and len(view.nodes) <= MAX_NODES
+    assert {n.id: n.members for n in view.nodes} == {
+        "big.ext": 1,
+        **{f"big.area{p}": 6 for p in range(8)},
+    }
+    full = diagram(project, scope="full", max_nodes=1000)
+    assert not full.collapsed and len(full.nodes) == 58
