@@ -11,11 +11,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from celery_audit.celery_names import setting_name
 from celery_audit.graph import ProjectGraph
 from celery_audit.model.facts import (
     AppCreation,
     Binding,
     Decorator,
+    Dispatch,
     FileFacts,
     FunctionFacts,
     PythonFacts,
@@ -33,6 +35,7 @@ from celery_audit.model.project import (
     Problem,
     Project,
     Route,
+    Setting,
     StatusEndpoint,
     Task,
     WorkerCommand,
@@ -60,6 +63,16 @@ VIEW_BASES = frozenset(
     {
         "flask_restful.Resource", "flask_restx.Resource", "flask.views.MethodView",
         "flask.views.View", "flask_smorest.MethodView",
+    }
+)  # fmt: skip
+FLASK_PROXIES = frozenset(
+    {"flask.request", "flask.session", "flask.g", "flask.current_app", "flask_login.current_user"}
+)
+# Query methods that return model instances (or lists of them).
+ORM_FETCH = frozenset(
+    {
+        "first", "one", "one_or_none", "get", "all", "first_or_404", "get_or_404", "one_or_404",
+        "scalar", "scalar_one", "scalar_one_or_none", "scalars",
     }
 )  # fmt: skip
 HTTP_METHODS = frozenset(
@@ -108,6 +121,9 @@ class _Object:
     how: str
     creation: AppCreation | None = None
     call_has_args: bool = True
+
+
+_NO_OBJECT = _Object("", "", "", Span(1), "")
 
 
 @dataclass
@@ -520,6 +536,17 @@ class _Linker:
             context_provided_by=tuple(sorted(set(provided))),
             renamed_by=renamed_by,
             states_set=tuple(states),
+            wrapped_outside=tuple(
+                Evidence(file, outer.span, f"@{outer.text}")
+                for outer in fn.decorators[:index]
+                if self._wrapper_of(module, outer) is not None
+            ),
+            ignore_result=(
+                kw["ignore_result"].value == "True"
+                if "ignore_result" in kw and kw["ignore_result"].literal
+                else None
+            ),
+            root=self.import_root[module],
         )
 
     def _wrapper_of(self, module: str, decorator: Decorator) -> tuple[str, str, bool] | None:
@@ -702,7 +729,7 @@ class _Linker:
     # -- dispatches --------------------------------------------------------------------
 
     def call_sites(
-        self, tasks: list[Task], handlers: dict[tuple[str, str], str]
+        self, tasks: list[Task], handlers: dict[tuple[str, str], str], objects: dict[str, _Object]
     ) -> tuple[list[CallSite], dict[str, Task]]:
         by_qualname = {t.qualname: t for t in tasks}
         by_name: dict[str, Task] = {}
@@ -713,6 +740,7 @@ class _Linker:
             file = self.file_of[module]
             for dispatch in facts.dispatches:
                 task: Task | None = None
+                plain: str | None = None
                 target_text = dispatch.task_name or (
                     dispatch.receiver.dotted if dispatch.receiver else dispatch.callee or ""
                 )
@@ -729,7 +757,13 @@ class _Linker:
                 elif dispatch.receiver is not None:
                     target = self.resolve(module, dispatch.receiver)
                     task = by_qualname.get(target.name) if target is not None else None
-                    if task is None and (
+                    if (
+                        task is None
+                        and dispatch.kind in ("delay", "apply_async")
+                        and _is_function(target)
+                    ):
+                        plain = target.name if target is not None else None
+                    elif task is None and (
                         dispatch.kind not in ("delay", "apply_async")
                         or target is not None
                         or dispatch.receiver.head in ("self", "cls")
@@ -746,9 +780,80 @@ class _Linker:
                         task=task.qualname if task else None,
                         id_returned=dispatch.id_returned,
                         handler=self.handler_rule(handlers, module, dispatch.scope),
+                        task_name=dispatch.task_name,
+                        plain_function=plain,
+                        commit_after=self._commit_after(
+                            module, dispatch.scope, dispatch.span.line, objects
+                        ),
                     )
                 )
         return sorted(found, key=lambda c: (c.file, c.span.line, c.span.column)), by_name
+
+    def _unserializable(
+        self, module: str, dispatch: Dispatch, objects: dict[str, _Object]
+    ) -> tuple[str, ...]:
+        found = []
+        for arg in dispatch.args:
+            what = None
+            if arg.ref is not None:
+                target = self.resolve(module, Ref(arg.ref, dispatch.scope))
+                if target is not None and target.name in FLASK_PROXIES:
+                    what = f"`{arg.text}` ({target.name})"
+                elif target is not None and objects.get(target.name, _NO_OBJECT).kind == "flask":
+                    what = f"`{arg.text}` (the Flask app)"
+                elif (
+                    target is not None
+                    and target.kind == "member"
+                    and target.member == "session"
+                    and objects.get(target.base, _NO_OBJECT).kind == "sqlalchemy"
+                ):
+                    what = f"`{arg.text}` (a SQLAlchemy session)"
+            if (
+                what is None
+                and arg.origin is not None
+                and self._loads_model(module, dispatch.scope, arg.origin, objects)
+            ):
+                what = f"`{arg.text}` (a SQLAlchemy model instance from `{arg.origin}`)"
+            if what is not None:
+                found.append(what)
+        return tuple(found)
+
+    def _loads_model(
+        self, module: str, scope: str, chain: str, objects: dict[str, _Object]
+    ) -> bool:
+        """Whether a call chain yields ORM instances: `User(...)`, `User.query...first()`,
+        `db.session.get(User, id)`, `db.get_or_404(User, id)`."""
+        head = re.split(r"[.(]", chain, maxsplit=1)[0]
+        target = self.resolve(module, Ref(head, scope))
+        if target is None:
+            return False
+        last = chain.rstrip("()").rsplit(".", 1)[-1]
+        if target.kind == "def" and self._is_model(target):
+            return chain == f"{head}()" or (chain.startswith(f"{head}.query") and last in ORM_FETCH)
+        if objects.get(target.name, _NO_OBJECT).kind == "sqlalchemy":
+            return last in ORM_FETCH and (
+                ".session." in chain
+                or chain.startswith(f"{head}.get_or_404")
+                or chain.startswith(f"{head}.first_or_404")
+                or chain.startswith(f"{head}.one_or_404")
+            )
+        return False
+
+    def _commit_after(
+        self, module: str, scope: str, line: int, objects: dict[str, _Object]
+    ) -> int | None:
+        """The line of the first `db.session.commit()` after `line` in the function."""
+        fn = self.functions.get((module, scope))
+        for use in fn.uses if fn else ():
+            if use.span.line <= line or not use.ref.dotted.endswith(".commit"):
+                continue
+            target = self.resolve(module, use.ref)
+            if target is None or target.kind != "member" or target.member != "session.commit":
+                continue
+            obj = objects.get(target.base)
+            if obj is not None and obj.kind == "sqlalchemy":
+                return use.span.line
+        return None
 
     # -- the rest ----------------------------------------------------------------------
 
@@ -768,6 +873,48 @@ class _Linker:
                               entry.container)
                 )  # fmt: skip
         return sorted(found, key=lambda b: (b.file, b.span.line))
+
+    def settings(self, apps: list[_AppDraft]) -> list[Setting]:
+        """Every Celery setting in code: config classes and mappings, conf.update and
+        conf assignments, and the keyword arguments of `Celery(...)`."""
+        found = []
+        for module, facts in sorted(self.py.items()):
+            root, file = self.import_root[module], self.file_of[module]
+            for item in facts.settings:
+                found.append(
+                    Setting(
+                        file, item.span, item.key, item.value, item.literal, item.container, root
+                    )
+                )
+        for draft in apps:
+            creation = draft.obj.creation
+            if creation is None:
+                continue
+            module = draft.obj.module
+            for kw in creation.keywords:
+                key = (
+                    setting_name(kw.name)
+                    if kw.name not in ("task_cls", "include", "imports")
+                    else None
+                )
+                if key is not None and kw.name not in ("main", "loader", "log", "set_as_current"):
+                    found.append(
+                        Setting(self.file_of[module], creation.span, key, kw.value, kw.literal,
+                                draft.obj.qualname, self.import_root[module])
+                    )  # fmt: skip
+        return sorted(found, key=lambda s: (s.file, s.span.line, s.span.column))
+
+    def imports_of(self, qualname: str) -> tuple[Evidence, ...]:
+        """Module-level imports, anywhere in the project, that bind `qualname`."""
+        found = []
+        for module, facts in sorted(self.py.items()):
+            for imp in facts.table.imports:
+                if imp.lazy or imp.name is None:
+                    continue
+                target = self.resolver.resolve_name(module, imp.alias)
+                if target is not None and target.name == qualname:
+                    found.append(Evidence(self.file_of[module], imp.span, module))
+        return tuple(found)
 
     def graph_edges(self) -> list[Edge]:
         edges = []
@@ -806,6 +953,15 @@ class _Linker:
             m: next((r for r in ROLE_ORDER if r in found), "module")
             for m, found in evidence.items()
         }
+
+
+def _is_function(target: Target | None) -> bool:
+    return (
+        target is not None
+        and target.kind == "def"
+        and target.binding is not None
+        and target.binding.kind == "function"
+    )
 
 
 def _import_root(path: str, module: str) -> str:
@@ -848,13 +1004,17 @@ def link(
     apps = linker.celery_apps(objects)
     tasks = linker.tasks(apps, objects)
     routes, handlers = linker.routes(objects)
-    call_sites, by_name = linker.call_sites(tasks, handlers)
+    call_sites, by_name = linker.call_sites(tasks, handlers, objects)
     by_qualname = {t.qualname: t for t in tasks}
     beat = linker.beat(by_name, by_qualname)
     roles = linker.roles(objects, tasks, handlers)
     modules = [
         Module(
-            name, linker.file_of[name], roles[name], linker.file_of[name].endswith("__init__.py")
+            name,
+            linker.file_of[name],
+            roles[name],
+            linker.file_of[name].endswith("__init__.py"),
+            linker.import_root[name],
         )
         for name in sorted(linker.py)
     ]
@@ -864,17 +1024,33 @@ def link(
     for module, facts_ in sorted(linker.py.items()):
         for read in facts_.status_reads:
             rule = linker.handler_rule(handlers, module, read.scope)
-            if rule is not None:
-                status.append(
-                    StatusEndpoint(
-                        linker.file_of[module], read.span, rule, module, read.scope, read.returns
-                    )
+            if rule is None:
+                continue
+            target = linker.resolve(module, read.receiver) if read.receiver else None
+            task = by_qualname.get(target.name) if target is not None else None
+            status.append(
+                StatusEndpoint(
+                    linker.file_of[module],
+                    read.span,
+                    rule,
+                    module,
+                    read.scope,
+                    read.returns,
+                    task.qualname if task else None,
                 )
+            )
     flask_objects = [o for o in objects.values() if o.kind == "flask"]
     # `app = create_app()`: the app made inside the factory is that same app.
     factories = {f"{o.module}.{o.how[:-2]}" for o in flask_objects if o.creation is None}
     flask_apps = [
-        FlaskApp(o.qualname, o.module, linker.file_of[o.module], o.span, o.how)
+        FlaskApp(
+            o.qualname,
+            o.module,
+            linker.file_of[o.module],
+            o.span,
+            o.how,
+            linker.imports_of(o.qualname),
+        )
         for o in flask_objects
         if o.creation is None or f"{o.module}.{o.creation.scope}" not in factories
     ]
@@ -921,4 +1097,5 @@ def link(
         worker_commands=tuple(sorted(workers, key=lambda w: (w.file, w.span.line))),
         frontend_calls=(),
         problems=tuple(sorted(problems, key=lambda p: (p.file, p.span.line))),
+        settings=tuple(linker.settings(apps)),
     )

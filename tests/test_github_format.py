@@ -60,7 +60,9 @@ def test_seed_app_annotations() -> None:
         ("CA101", "resources.py", 21),
         ("CA102", "resources.py", 21),
         ("CA201", "workers.py", 65),
+        ("CA104", "workers.py", 97),
         ("CA301", "workers.py", 97),
+        ("CA104", "workers.py", 101),
     ]
     heads = [
         "::notice file=resources.py,line=21,endLine=21,col=16,endColumn=56,"
@@ -69,8 +71,12 @@ def test_seed_app_annotations() -> None:
         "title=CA102 task-id-exposed",
         "::error file=workers.py,line=65,endLine=65,col=5,endColumn=25,"
         "title=CA201 task-missing-app-context",
+        "::warning file=workers.py,line=97,endLine=97,col=5,endColumn=27,"
+        "title=CA104 implicit-name-referenced",
         "::notice file=workers.py,line=97,endLine=97,col=5,endColumn=27,"
         "title=CA301 beat-schedule-location",
+        "::warning file=workers.py,line=101,endLine=101,col=5,endColumn=30,"
+        "title=CA104 implicit-name-referenced",
     ]
     # None of the seed's messages holds `%`, CR or LF: only the fix's newline is escaped.
     assert not any(c in f["message"] + f["fix"] for f in findings for c in "%\r\n")
@@ -83,7 +89,7 @@ def test_one_line_per_finding_ending_in_a_newline() -> None:
     report = fixture_report("seed_app")
     text = github.render(report)
     assert text.endswith("\n")
-    assert text.count("\n") == len(report.findings) == 4
+    assert text.count("\n") == len(report.findings) == 6
 
 
 def test_unknown_end_column_is_left_out() -> None:

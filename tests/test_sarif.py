@@ -130,7 +130,9 @@ def test_seed_app_results() -> None:
         ("CA101", rule_ids.index("CA101"), "note"),
         ("CA102", rule_ids.index("CA102"), "note"),
         ("CA201", rule_ids.index("CA201"), "error"),
+        ("CA104", rule_ids.index("CA104"), "warning"),
         ("CA301", rule_ids.index("CA301"), "note"),
+        ("CA104", rule_ids.index("CA104"), "warning"),
     ]
     assert [r["message"]["text"] for r in results(data)] == [f.message for f in report.findings]
     context = results(data)[2]

@@ -215,6 +215,16 @@ class ClassFacts:
 
 
 @dataclass(frozen=True)
+class DispatchArg:
+    """An argument passed to a task: its text, the dotted name when it is one, and
+    for a local variable the call chain it was assigned from (`User.query.get()`)."""
+
+    text: str
+    ref: str | None = None
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
 class Dispatch:
     """A place that sends a task: `x.delay()`, `x.apply_async()`, `x.s()`, `x.si()`,
     `x.signature()`, `send_task("name")`, `signature("name")`, `chain(...)`,
@@ -232,6 +242,7 @@ class Dispatch:
     task_name: str | None = None
     id_returned: bool = False
     callee: str | None = None
+    args: tuple[DispatchArg, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,6 +267,24 @@ class StatusRead:
     scope: str
     span: Span
     returns: tuple[str, ...] = ()
+    receiver: Ref | None = None
+
+
+@dataclass(frozen=True)
+class CelerySetting:
+    """A Celery setting written in code, under its lowercase (Celery 4+) name.
+
+    `container` says where: a config class (`Config`), a mapping (`Config.CELERY`,
+    `app.config['CELERY']`), `celery.conf` (conf.update / assignment) or `<module>`
+    (a celeryconfig-style module). `literal` is False when the value is computed
+    (read from the environment, a call): such values are never judged.
+    """
+
+    key: str
+    value: str
+    literal: bool
+    span: Span
+    container: str
 
 
 @dataclass(frozen=True)
@@ -306,6 +335,7 @@ class PythonFacts:
     beat_entries: tuple[BeatEntryFacts, ...] = ()
     states_set: tuple[StateSet, ...] = ()
     config_classes: tuple[str, ...] = ()
+    settings: tuple[CelerySetting, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,14 @@ class Evidence:
 @dataclass(frozen=True)
 class Module:
     """A Python module. `name` is its dotted import name; `role` one of
-    app, extensions, resources, workers, config, module."""
+    app, extensions, resources, workers, config, module. `root` is the folder its
+    dotted name starts from (one project of a monorepo)."""
 
     name: str
     file: str
     role: str
     is_package: bool = False
+    root: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,15 @@ class CeleryApp:
 
 @dataclass(frozen=True)
 class FlaskApp:
+    """A Flask app instance. `imported_at` lists the module-level imports of this
+    instance elsewhere (`what` is the importing module)."""
+
     qualname: str
     module: str
     file: str
     span: Span
     how: str
+    imported_at: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,13 +101,28 @@ class Task:
     context_provided_by: tuple[Evidence, ...] = ()
     renamed_by: str | None = None
     states_set: tuple[str, ...] = ()
+    wrapped_outside: tuple[Evidence, ...] = ()
+    ignore_result: bool | None = None
+    root: str = ""
+
+    def context_from(self, *sources: str) -> tuple[Evidence, ...]:
+        """Context providers of the given sources: "body" (`with ...app_context()`),
+        "decorator", "base" (`base=`), "app" (the app's task class)."""
+        prefixes = {"body": "with ", "decorator": "decorator ", "base": "base=", "app": "app "}
+        wanted = tuple(prefixes[s] for s in sources)
+        return tuple(e for e in self.context_provided_by if e.what.startswith(wanted))
 
 
 @dataclass(frozen=True)
 class CallSite:
     """A dispatch of a task. `task` is the resolved task's qualname (None when the
     receiver did not resolve to a task); `target` the receiver or name as written;
-    `handler` the URL rule when the enclosing function serves HTTP requests."""
+    `task_name` the literal name of by-name forms (send_task, signature("n"));
+    `plain_function` the qualname of a project function that is not a task, when the
+    receiver resolved to one; `handler` the URL rule when the enclosing function serves
+    HTTP requests; `commit_after` the line of a `db.session.commit()` later in the
+    same function; `unserializable` describes arguments no serializer can send
+    (request objects, the app, sessions, ORM instances)."""
 
     file: str
     span: Span
@@ -112,7 +133,10 @@ class CallSite:
     task: str | None
     id_returned: bool = False
     handler: str | None = None
-    via_import: str | None = None
+    task_name: str | None = None
+    plain_function: str | None = None
+    commit_after: int | None = None
+    unserializable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,12 +151,30 @@ class Route:
 
 @dataclass(frozen=True)
 class StatusEndpoint:
+    """A view reading a task's state through AsyncResult; `task` is the task's
+    qualname when the AsyncResult is taken from it (`export.AsyncResult(id)`)."""
+
     file: str
     span: Span
     route: str
     module: str
     scope: str
     returns: tuple[str, ...] = ()
+    task: str | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A Celery setting as configured in code (see facts.CelerySetting); `root` is the
+    import root of the project it belongs to."""
+
+    file: str
+    span: Span
+    key: str
+    value: str
+    literal: bool
+    container: str
+    root: str = ""
 
 
 @dataclass(frozen=True)
@@ -212,6 +254,12 @@ class Project:
     worker_commands: tuple[WorkerCommand, ...] = ()
     frontend_calls: tuple[FrontendCall, ...] = ()
     problems: tuple[Problem, ...] = ()
+    settings: tuple[Setting, ...] = ()
+
+    def setting(self, root: str, key: str) -> Setting | None:
+        """The last literal value of a setting in one project (file, line order)."""
+        found = [s for s in self.settings if s.root == root and s.key == key and s.literal]
+        return found[-1] if found else None
 
     def module(self, name: str) -> Module | None:
         return next((m for m in self.modules if m.name == name), None)

@@ -238,7 +238,8 @@ def render(report: Report, *, graph: str = "celery") -> str:
         f"{_plural(len(project.celery_apps), 'Celery app')}, {_plural(len(project.tasks), 'task')}, "
         f"{_plural(len(project.call_sites), 'call site')}, "
         f"{_plural(len(project.beat), 'beat entry', 'beat entries')}; "
-        f"findings: {counts[Severity.ERROR]} error, {counts[Severity.WARNING]} warning, {counts[Severity.INFO]} info.",
+        f"findings: {_plural(counts[Severity.ERROR], 'error')}, "
+        f"{_plural(counts[Severity.WARNING], 'warning')}, {counts[Severity.INFO]} info.",
         "",
         "## Current Dependencies",
         "",

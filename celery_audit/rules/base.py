@@ -3,8 +3,11 @@ never its code: codes live in the one table in `celery_audit.rules`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from celery_audit.model.facts import Span
 from celery_audit.model.findings import Finding, Related
+from celery_audit.model.project import Project
 
 
 def finding(
@@ -34,3 +37,28 @@ def finding(
         scope=scope,
         key=key or message,
     )
+
+
+@dataclass(frozen=True)
+class StringReference:
+    """A task named by string: a beat entry, `send_task("n")`, `signature("n")`."""
+
+    name: str
+    what: str
+    file: str
+    span: Span
+    scope: str
+
+
+def string_references(project: Project) -> list[StringReference]:
+    found = [
+        StringReference(e.task, f"beat entry `{e.key}`", e.file, e.span, e.container)
+        for e in project.beat
+        if e.task and e.source != "add_periodic_task"
+    ]
+    found += [
+        StringReference(c.task_name, f'`{c.kind}("{c.task_name}")`', c.file, c.span, c.scope)
+        for c in project.call_sites
+        if c.task_name
+    ]
+    return sorted(found, key=lambda r: (r.file, r.span.line, r.span.column))

@@ -119,4 +119,5 @@ def _deep(text: str, table: ModuleTable) -> PythonFacts:
         beat_entries=tuple(config_g.entries),
         states_set=tuple(call_g.states),
         config_classes=tuple(config_g.config_classes),
+        settings=tuple(config_g.settings),
     )

@@ -13,6 +13,7 @@ import libcst as cst
 
 from celery_audit.extract.python.common import (
     Gatherer,
+    code,
     dict_items,
     dotted,
     keyword,
@@ -20,7 +21,7 @@ from celery_audit.extract.python.common import (
     string_value,
     walk,
 )
-from celery_audit.model.facts import Dispatch, Ref, StateSet, StatusRead
+from celery_audit.model.facts import Dispatch, DispatchArg, Ref, StateSet, StatusRead
 
 # Methods that send (delay, apply_async) or describe (s, si, signature, map, ...) a
 # task invocation when called on a task.
@@ -46,6 +47,24 @@ class _Body:
     dict_keys: dict[str, set[str]] = field(default_factory=dict)  # var -> dict keys
     returned_keys: set[str] = field(default_factory=set)
     status_reads: list[int] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)  # var -> call chain assigned
+
+
+def call_chain(node: cst.BaseExpression) -> str | None:
+    """`User.query.filter_by().first()` for a chain of attributes and calls on a name."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, cst.Call):
+            parts.append("()")
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            parts.append("." + node.attr.value)
+            node = node.value
+        elif isinstance(node, cst.Name):
+            parts.append(node.value)
+            return "".join(reversed(parts)) if "()" in parts else None
+        else:
+            return None
 
 
 def _returned_keys(value: cst.BaseExpression, body: _Body) -> set[str]:
@@ -131,7 +150,8 @@ class DispatchGatherer(Gatherer):
             if receiver is None and task_name is None:
                 return
             self._add(node, Dispatch(method, self.span(node), self.scope,
-                                     receiver=receiver, task_name=task_name))  # fmt: skip
+                                     receiver=receiver, task_name=task_name,
+                                     args=self._args(node, method)))  # fmt: skip
             return
         callee = dotted(func)
         if callee is None:
@@ -144,6 +164,31 @@ class DispatchGatherer(Gatherer):
             self._add(node, Dispatch(kind, self.span(node), self.scope,
                                      task_name=first_string if kind in ("signature", "send_task") else None,
                                      callee=callee))  # fmt: skip
+
+    def _args(self, call: cst.Call, method: str) -> tuple[DispatchArg, ...]:
+        """The values sent to the task: positional and keyword arguments of `delay`,
+        the `args=[...]` / `kwargs={...}` of `apply_async`."""
+        if method == "delay":
+            values = [arg.value for arg in call.args if not arg.star]
+        elif method == "apply_async":
+            values = []
+            for option in ("args", "kwargs"):
+                given = keyword(call, option)
+                if given is None and option == "args" and positional(call):
+                    given = positional(call)[0]
+                if isinstance(given, (cst.List, cst.Tuple)):
+                    values += [e.value for e in given.elements]
+                elif isinstance(given, cst.Dict):
+                    values += [e.value for e in given.elements if isinstance(e, cst.DictElement)]
+        else:
+            return ()
+        body = self._body
+        found = []
+        for value in values:
+            name = dotted(value)
+            origin = body.origins.get(name) if body is not None and name else None
+            found.append(DispatchArg(code(value), name, origin or call_chain(value)))
+        return tuple(found)
 
     def _ref(self, node: cst.BaseExpression) -> Ref | None:
         name = dotted(node)
@@ -173,7 +218,10 @@ class DispatchGatherer(Gatherer):
 
     def _status_read(self, node: cst.Call) -> None:
         body = self._body
-        self.status_reads.append(StatusRead(self.scope, self.span(node)))
+        receiver = None
+        if isinstance(node.func, cst.Attribute):
+            receiver = self._ref(node.func.value)
+        self.status_reads.append(StatusRead(self.scope, self.span(node), receiver=receiver))
         if body is not None:
             body.status_reads.append(len(self.status_reads) - 1)
 
@@ -209,8 +257,13 @@ class DispatchGatherer(Gatherer):
         names = [t.target.value for t in original_node.targets if isinstance(t.target, cst.Name)]
         index = self._by_node.get(id(value))
         carried = self._id_sources(value, body)
+        chain = call_chain(value)
         keys = {k for k, _, _ in dict_items(value)}
         for name in names:
+            if chain is not None:
+                body.origins[name] = chain
+            else:
+                body.origins.pop(name, None)
             if index is not None:
                 body.results[name] = index
             if carried:

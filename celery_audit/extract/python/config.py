@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from celery_audit.celery_names import MODULE_SETTINGS, setting_name
 from celery_audit.extract.python.common import (
     Gatherer,
     code,
@@ -19,7 +20,7 @@ from celery_audit.extract.python.common import (
     positional,
     string_value,
 )
-from celery_audit.model.facts import BeatEntryFacts, Ref
+from celery_audit.model.facts import BeatEntryFacts, CelerySetting, Ref
 
 BEAT_KEYS = frozenset({"beat_schedule", "CELERYBEAT_SCHEDULE", "CELERY_BEAT_SCHEDULE"})
 
@@ -38,6 +39,7 @@ class ConfigGatherer(Gatherer):
         super().__init__()
         self.entries: list[BeatEntryFacts] = []
         self.config_classes: list[str] = []
+        self.settings: list[CelerySetting] = []
         self._classes: list[tuple[str, int]] = []  # (qualname, settings seen)
         self._mapping_seen: set[int] = set()
 
@@ -71,12 +73,33 @@ class ConfigGatherer(Gatherer):
                     )
                 )
 
+    def _setting(self, name: str, value: cst.CSTNode, where: cst.CSTNode, container: str) -> None:
+        key = setting_name(name)
+        if key is None:
+            return
+        text = string_value(value)
+        literal = (
+            text is not None
+            or isinstance(value, (cst.Integer, cst.Float))
+            or (isinstance(value, cst.Name) and value.value in ("True", "False", "None"))
+        )
+        self.settings.append(
+            CelerySetting(
+                key, text if text is not None else code(value), literal, self.span(where), container
+            )
+        )
+
     def _mapping(self, value: cst.CSTNode, container: str) -> None:
-        """A config mapping (`CELERY = {...}`, `app.config["CELERY"] = dict(...)`)
-        holding a beat schedule key."""
-        for key, item, _ in dict_items(value):
+        """A config mapping (`CELERY = {...}`, `app.config["CELERY"] = dict(...)`,
+        `conf.update({...})`): its Celery settings and beat schedule."""
+        celery = container.endswith(("CELERY", "['CELERY']", "conf"))
+        for key, item, key_node in dict_items(value):
             if key in BEAT_KEYS:
                 self._schedule(item, "config", container)
+            elif celery or key.startswith(("CELERY_", "CELERYD_", "CELERYBEAT_")):
+                self._setting(key, item, key_node, container)
+            elif key == "CELERY":
+                self._mapping(item, f"{container}.CELERY")
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -108,7 +131,20 @@ class ConfigGatherer(Gatherer):
         elif "." not in name and last in BEAT_KEYS and not self.in_function:
             self._schedule(value, "config", self.scope or "<module>")
         elif "." not in name and not self.in_function and _is_setting(name):
-            self._mapping(value, ".".join(filter(None, (self.scope, name))))
+            container = ".".join(filter(None, (self.scope, name)))
+            self._setting(name, value, target, self.scope or "<module>")
+            self._mapping(value, container)
+        elif (
+            "." not in name and not self.in_function and not self.scope and name in MODULE_SETTINGS
+        ):
+            self._setting(name, value, target, "<module>")
+        elif (
+            name.count(".") >= 1
+            and ".conf." in f".{name}"
+            and not name.endswith("conf.beat_schedule")
+        ):
+            holder, _, attr = name.rpartition(".")
+            self._setting(attr, value, target, holder)
 
     def visit_Call(self, node: cst.Call) -> None:
         callee = dotted(node.func) or ""
@@ -117,9 +153,16 @@ class ConfigGatherer(Gatherer):
             holder = callee.rsplit(".", 1)[0]
             if beat is not None:
                 self._schedule(beat, "conf.update", holder)
-            for arg in positional(node):
-                if id(arg) not in self._mapping_seen:
-                    self._mapping(arg, holder)
+            for arg in node.args:
+                if arg.keyword is None or arg.keyword.value == "beat_schedule":
+                    continue
+                if arg.keyword.value == "CELERY":
+                    self._mapping(arg.value, f"{holder}.CELERY")
+                elif holder.endswith("conf") or arg.keyword.value.startswith("CELERY"):
+                    self._setting(arg.keyword.value, arg.value, arg.keyword, holder)
+            for value in positional(node):
+                if id(value) not in self._mapping_seen:
+                    self._mapping(value, holder)
         elif callee.endswith(".add_periodic_task"):
             args = positional(node)
             signature = keyword(node, "sig") or (args[1] if len(args) > 1 else None)

@@ -1,0 +1,40 @@
+"""Celery's setting names, shared by extraction (which records settings) and linking
+(which reads `Celery(...)` keyword arguments as settings)."""
+
+from __future__ import annotations
+
+# Celery 3 names that Celery 4+ still reads under a new name (the ones rules use).
+OLD_NAMES = {
+    "ignore_result": "task_ignore_result",
+    "always_eager": "task_always_eager",
+    "acks_late": "task_acks_late",
+    "celerybeat_schedule": "beat_schedule",
+    "beat_schedule": "beat_schedule",
+    "imports": "imports",
+    "include": "include",
+}
+# Lowercase settings recognised at module level (a celeryconfig module).
+MODULE_SETTINGS = frozenset(
+    {
+        "broker_url", "result_backend", "task_ignore_result", "task_serializer",
+        "result_serializer", "accept_content", "task_always_eager", "task_acks_late",
+        "worker_prefetch_multiplier", "task_time_limit", "task_soft_time_limit",
+        "task_routes", "task_queues", "imports", "include", "result_expires",
+        "broker_transport_options", "timezone", "enable_utc",
+    }
+)  # fmt: skip
+
+
+def setting_name(name: str) -> str | None:
+    """`task_ignore_result` for CELERY_TASK_IGNORE_RESULT, CELERY_IGNORE_RESULT or
+    task_ignore_result; None for a Flask setting (SECRET_KEY)."""
+    if name.isupper():
+        if name.startswith("CELERYBEAT_"):
+            return "beat_" + name[len("CELERYBEAT_") :].lower()
+        if name.startswith("CELERYD_"):
+            return "worker_" + name[len("CELERYD_") :].lower()
+        if not name.startswith("CELERY_"):
+            return "broker_url" if name == "BROKER_URL" else None
+        name = name[len("CELERY_") :]
+    lower = name.lower()
+    return OLD_NAMES.get(lower, lower)

@@ -1,0 +1,64 @@
+"""A task is referenced by string under its derived (implicit) name.
+
+## What it does
+Reports beat entries, `send_task("name")` and `signature("name")` that name a task
+registered without `name=`, i.e. under the name Celery derives from its module path
+(`workers.send_daily_reminders`).
+
+## Why is this bad?
+The name changes whenever the task's module is renamed or the function moves (to a
+package, to `tasks/`, behind `@shared_task` in another module). Python imports fail
+loudly on such a move; these string references do not: beat keeps scheduling the old
+name and workers drop it as unregistered.
+
+## Example
+```python
+@celery.task
+def send_daily_reminders(): ...
+
+celery.conf.beat_schedule = {
+    "reminders": {"task": "workers.send_daily_reminders", "schedule": crontab(hour=8)},
+}
+```
+
+Use instead:
+```python
+@celery.task(name="reminders.send_daily")
+def send_daily_reminders(): ...
+
+celery.conf.beat_schedule = {
+    "reminders": {"task": "reminders.send_daily", "schedule": crontab(hour=8)},
+}
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from celery_audit.model.findings import Finding, Related
+from celery_audit.model.project import Project
+from celery_audit.rules.base import finding, string_references
+
+NAME = "implicit-name-referenced"
+SEVERITY = "warning"
+AREA = "Task Invocation"
+FIX = "Give the task an explicit name=... and reference that name."
+
+
+def check(project: Project) -> Iterator[Finding]:
+    implicit = {t.name: t for t in project.tasks if not t.name_explicit}
+    for ref in string_references(project):
+        task = implicit.get(ref.name)
+        if task is None:
+            continue
+        yield finding(
+            NAME,
+            f"{ref.what} references `{ref.name}`, a name derived from the module path of "
+            f"`{task.func}`: moving or renaming the module breaks it silently",
+            ref.file,
+            ref.span,
+            related=(Related(task.file, task.def_span.line, f"task `{task.func}` has no name="),),
+            scope=ref.scope,
+            key=f"{ref.what}:{ref.name}",
+        )
