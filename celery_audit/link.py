@@ -7,6 +7,7 @@ what each dispatch calls, which functions serve HTTP, the import graph and its c
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from celery_audit.model.project import (
     Edge,
     Evidence,
     FlaskApp,
+    FrontendCall,
     Module,
     Problem,
     Project,
@@ -41,6 +43,8 @@ from celery_audit.model.project import (
     WorkerCommand,
 )
 from celery_audit.resolve import Resolver, Target, module_names
+from celery_audit.urls import best_rules
+from celery_audit.worker_targets import WorkerLinker
 
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
 CELERY = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
@@ -785,6 +789,7 @@ class _Linker:
                         commit_after=self._commit_after(
                             module, dispatch.scope, dispatch.span.line, objects
                         ),
+                        unserializable=self._unserializable(module, dispatch, objects),
                     )
                 )
         return sorted(found, key=lambda c: (c.file, c.span.line, c.span.column)), by_name
@@ -904,6 +909,30 @@ class _Linker:
                     )  # fmt: skip
         return sorted(found, key=lambda s: (s.file, s.span.line, s.span.column))
 
+    def frontend_calls(self, routes: list[Route]) -> list[FrontendCall]:
+        """Frontend requests with the Flask routes they reach."""
+        by_rule: dict[str, set[str]] = {}
+        for route in routes:
+            by_rule.setdefault(route.rule, set()).add(route.module)
+        found = []
+        for facts in self.facts:
+            for call in facts.frontend_calls:
+                rules = tuple(best_rules(call.url, by_rule))
+                modules = tuple(sorted({m for r in rules for m in by_rule[r]}))
+                found.append(
+                    FrontendCall(
+                        facts.source.path,
+                        call.span,
+                        call.url,
+                        call.method,
+                        call.states,
+                        call.fields,
+                        rules,
+                        modules,
+                    )
+                )
+        return sorted(found, key=lambda c: (c.file, c.span.line, c.span.column))
+
     def imports_of(self, qualname: str) -> tuple[Evidence, ...]:
         """Module-level imports, anywhere in the project, that bind `qualname`."""
         found = []
@@ -1018,7 +1047,13 @@ def link(
         )
         for name in sorted(linker.py)
     ]
-    graph = ProjectGraph(linker.py, linker.graph_edges())
+    frontend = linker.frontend_calls(routes)
+    http = [
+        Edge(f"frontend:{call.file}", module, "http", call.file, call.span)
+        for call in frontend
+        for module in call.modules
+    ]
+    graph = ProjectGraph([*linker.py, *(e.source for e in http)], [*linker.graph_edges(), *http])
     relevant = {d.obj.module for d in apps} | {t.module for t in tasks}
     status = []
     for module, facts_ in sorted(linker.py.items()):
@@ -1055,13 +1090,60 @@ def link(
         if o.creation is None or f"{o.module}.{o.creation.scope}" not in factories
     ]
     problems = [Problem(f.source.path, p.span, p.message) for f in linker.facts for p in f.problems]
-    workers = [
-        WorkerCommand(
-            f.source.path, w.span, w.command, w.app_target, w.subcommand, w.queues, w.beat
+    celery_apps = tuple(
+        CeleryApp(
+            qualname=d.obj.qualname,
+            module=d.obj.module,
+            file=linker.file_of[d.obj.module],
+            span=d.obj.span,
+            var=d.obj.qualname.rsplit(".", 1)[-1],
+            how=d.obj.how,
+            main=d.obj.creation.main if d.obj.creation else None,
+            include=tuple(d.include),
+            imports=tuple(d.imports),
+            autodiscover=tuple(d.autodiscover),
+            context_base=d.context_base,
+            set_default=d.set_default,
+            config=tuple(sorted(set(d.config))),
+            backend=d.backend,
         )
-        for f in linker.facts
-        for w in f.worker_commands
-    ]
+        for d in apps
+    )
+    settings = linker.settings(apps)
+    worker_linker = WorkerLinker(
+        linker.resolver,
+        celery_apps,
+        {alias: d.obj.qualname for d in apps for alias in d.aliases},
+        flask_apps,
+        tasks,
+        graph.edges,
+        settings,
+        linker.import_root,
+    )
+    workers = []
+    for f in linker.facts:
+        for w in f.worker_commands:
+            command = WorkerCommand(
+                f.source.path,
+                w.span,
+                w.command,
+                w.app_target,
+                w.subcommand,
+                w.queues,
+                w.beat,
+                w.include,
+                w.workdir,
+            )
+            if w.app_target and "$" not in w.app_target:  # `-A $CELERY_APP`: not knowable
+                found = worker_linker.resolve(w.app_target)
+                command = dataclasses.replace(
+                    command,
+                    app=found.app,
+                    problem=found.problem,
+                    flask_app=found.flask,
+                    undiscovered=worker_linker.undiscovered(command, found),
+                )
+            workers.append(command)
     return Project(
         root=root,
         files=len(linker.facts),
@@ -1069,25 +1151,7 @@ def link(
         modules=tuple(modules),
         edges=tuple(graph.edges),
         cycles=tuple(tuple(c) for c in graph.import_cycles_through(relevant)),
-        celery_apps=tuple(
-            CeleryApp(
-                qualname=d.obj.qualname,
-                module=d.obj.module,
-                file=linker.file_of[d.obj.module],
-                span=d.obj.span,
-                var=d.obj.qualname.rsplit(".", 1)[-1],
-                how=d.obj.how,
-                main=d.obj.creation.main if d.obj.creation else None,
-                include=tuple(d.include),
-                imports=tuple(d.imports),
-                autodiscover=tuple(d.autodiscover),
-                context_base=d.context_base,
-                set_default=d.set_default,
-                config=tuple(sorted(set(d.config))),
-                backend=d.backend,
-            )
-            for d in apps
-        ),
+        celery_apps=celery_apps,
         flask_apps=tuple(sorted(flask_apps, key=lambda a: (a.file, a.span.line))),
         tasks=tuple(tasks),
         call_sites=tuple(call_sites),
@@ -1095,7 +1159,7 @@ def link(
         status_endpoints=tuple(status),
         beat=tuple(beat),
         worker_commands=tuple(sorted(workers, key=lambda w: (w.file, w.span.line))),
-        frontend_calls=(),
+        frontend_calls=tuple(frontend),
         problems=tuple(sorted(problems, key=lambda p: (p.file, p.span.line))),
-        settings=tuple(linker.settings(apps)),
+        settings=tuple(settings),
     )

@@ -2,43 +2,72 @@
 
 `extract_file` is pure (the file's bytes decide its facts) and its result pickles, so
 it can run in worker processes and be cached by content hash.
+
+A file that cannot be read, decoded or parsed becomes a `ParseProblem` (reported as
+CA001), never an exception: every extractor signals such a file by raising
+`SourceError`. Any other exception is a bug in celery-audit; the caller reports it as
+an internal error.
 """
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
-from celery_audit.extract.python import SourceError, extract_python
+from celery_audit.extract.errors import SourceError
+from celery_audit.extract.frontend import extract_frontend
+from celery_audit.extract.python import extract_python
 from celery_audit.extract.scripts import extract_scripts
 from celery_audit.model.facts import FileFacts, FileKind, ParseProblem, SourceFile, Span
+
+__all__ = ["MAX_BYTES", "SourceError", "extract_bytes", "extract_file"]
 
 # Files above this size are generated or data, not code anyone wrote by hand.
 MAX_BYTES = 20 * 1024 * 1024
 
 
+def _too_large(source: SourceFile) -> FileFacts:
+    problem = ParseProblem(f"skipped: larger than {MAX_BYTES // (1024 * 1024)} MB", Span(1))
+    return FileFacts(source, problems=(problem,))
+
+
+def _unreadable(path: Path, error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "cannot read: symbolic link loop"
+    if error.errno == errno.ENOENT and path.is_symlink():
+        return "cannot read: broken symbolic link"
+    if error.errno == errno.EISDIR:
+        return "cannot read: is a directory"
+    return f"cannot read: {error.strerror or error.__class__.__name__}"
+
+
 def extract_file(root: Path, source: SourceFile, *, vocabulary: tuple[str, ...] = ()) -> FileFacts:
     """The facts of one file; unreadable or unparsable files become problems.
     `vocabulary`: configured names that make a Python file worth the deep pass."""
+    path = root / source.path
     try:
-        data = (root / source.path).read_bytes()
+        # A file too large to analyse is not read into memory at all.
+        if path.stat().st_size > MAX_BYTES:
+            return _too_large(source)
+        data = path.read_bytes()
     except OSError as error:
-        reason = error.strerror or error.__class__.__name__
-        return FileFacts(source, problems=(ParseProblem(f"cannot read: {reason}", Span(1)),))
+        return FileFacts(source, problems=(ParseProblem(_unreadable(path, error), Span(1)),))
     return extract_bytes(source, data, vocabulary=vocabulary)
 
 
 def extract_bytes(
     source: SourceFile, data: bytes, *, vocabulary: tuple[str, ...] = ()
 ) -> FileFacts:
+    """The facts of one file's bytes (see `extract_file`)."""
     if len(data) > MAX_BYTES:
-        problem = ParseProblem(f"skipped: larger than {MAX_BYTES // (1024 * 1024)} MB", Span(1))
-        return FileFacts(source, problems=(problem,))
-    if source.kind is FileKind.PYTHON:
-        try:
+        return _too_large(source)
+    try:
+        if source.kind is FileKind.PYTHON:
             return FileFacts(source, python=extract_python(data, vocabulary))
-        except SourceError as error:
-            return FileFacts(source, problems=(ParseProblem(error.message, error.span),))
-    text = data.decode("utf-8", errors="replace")
-    if source.kind is FileKind.SCRIPT:
-        return FileFacts(source, worker_commands=extract_scripts(source.path, text))
-    return FileFacts(source)
+        text = data.decode("utf-8", errors="replace")
+        if source.kind is FileKind.SCRIPT:
+            return FileFacts(source, worker_commands=extract_scripts(source.path, text))
+        return FileFacts(source, frontend_calls=extract_frontend(source.path, text))
+    except SourceError as error:
+        problem = ParseProblem(error.message, error.span)
+        return FileFacts(source, python=error.partial, problems=(problem,))

@@ -195,6 +195,10 @@ class BeatEntry:
 
 @dataclass(frozen=True)
 class WorkerCommand:
+    """A `celery` command in a service script, with what its `-A` resolves to: the
+    Celery app (`app`), or why not (`problem`; `flask_app` when the Flask app is
+    picked), and the task modules of that app it never imports (`undiscovered`)."""
+
     file: str
     span: Span
     command: str
@@ -202,16 +206,27 @@ class WorkerCommand:
     subcommand: str
     queues: tuple[str, ...] = ()
     beat: bool = False
+    include: tuple[str, ...] = ()
+    workdir: str | None = None
+    app: str | None = None
+    problem: str | None = None
+    flask_app: str | None = None
+    undiscovered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class FrontendCall:
+    """A request made by frontend code; `routes` are the Flask URL rules it matches
+    best and `modules` the modules defining their views."""
+
     file: str
     span: Span
     url: str
     method: str
     states: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
+    routes: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

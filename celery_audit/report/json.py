@@ -30,8 +30,14 @@ def as_dict(report: Report) -> dict[str, Any]:
         },
         "graph": {
             "nodes": [
-                {"id": m.name, "file": m.file, "role": m.role}
-                for m in sorted(roles.values(), key=lambda m: m.name)
+                *(
+                    {"id": m.name, "file": m.file, "role": m.role}
+                    for m in sorted(roles.values(), key=lambda m: m.name)
+                ),
+                *(
+                    {"id": f"frontend:{file}", "file": file, "role": "frontend"}
+                    for file in sorted({c.file for c in project.frontend_calls})
+                ),
             ],
             "edges": [
                 {"source": e.source, "target": e.target, "kind": e.kind} for e in project.edges

@@ -12,6 +12,7 @@ from celery_audit.model.findings import Finding, Severity
 from celery_audit.model.project import Project
 from celery_audit.rules import (
     app_bound_task_call,
+    beat_not_started,
     beat_schedule_location,
     beat_schedule_split,
     circular_import,
@@ -19,17 +20,23 @@ from celery_audit.rules import (
     dispatch_before_commit,
     dispatch_on_non_task,
     double_app_context,
+    frontend_contract_broken,
+    frontend_status_contract,
     implicit_name_referenced,
     multiple_celery_apps,
     parse_error,
+    queue_not_consumed,
     request_context_in_task,
     result_never_stored,
     task_id_exposed,
     task_missing_app_context,
     task_name_collision,
+    tasks_not_discovered,
     unknown_task_name,
     unserializable_task_argument,
     worker_imports_app_instance,
+    worker_target_is_flask_app,
+    worker_target_unresolved,
     wrapper_renames_task,
 )
 
@@ -92,6 +99,13 @@ RULES: tuple[Rule, ...] = (
     _rule("CA302", beat_schedule_split),
     _rule("CA303", multiple_celery_apps),
     _rule("CA401", circular_import),
+    _rule("CA501", worker_target_unresolved),
+    _rule("CA502", tasks_not_discovered),
+    _rule("CA503", beat_not_started),
+    _rule("CA504", queue_not_consumed),
+    _rule("CA505", worker_target_is_flask_app),
+    _rule("CA601", frontend_status_contract),
+    _rule("CA602", frontend_contract_broken),
 )
 BY_CODE = {rule.code: rule for rule in RULES}
 BY_NAME = {rule.name: rule for rule in RULES}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from celery_audit.model.facts import Span
 from celery_audit.model.findings import Finding, Related
-from celery_audit.model.project import Project
+from celery_audit.model.project import FrontendCall, Project, StatusEndpoint
 
 
 def finding(
@@ -62,3 +62,8 @@ def string_references(project: Project) -> list[StringReference]:
         if c.task_name
     ]
     return sorted(found, key=lambda r: (r.file, r.span.line, r.span.column))
+
+
+def status_endpoints_of(project: Project, call: FrontendCall) -> list[StatusEndpoint]:
+    """The task-status views a frontend request reaches."""
+    return [e for e in project.status_endpoints if e.route in call.routes]

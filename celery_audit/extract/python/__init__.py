@@ -11,12 +11,19 @@ from __future__ import annotations
 import ast
 import io
 import re
+import sys
+import threading
 import tokenize
 import warnings
+from collections.abc import Callable
+from typing import TypeVar
 
+from celery_audit.extract.errors import SourceError
 from celery_audit.extract.python import apps, calls, config, functions, routes
 from celery_audit.extract.python.table import build_table
 from celery_audit.model.facts import ModuleTable, PythonFacts, Span
+
+__all__ = ["DEEP_MAX_BYTES", "SourceError", "decode", "extract_python", "needs_deep_pass"]
 
 # One pattern built from every gatherer's vocabulary: a file none of it occurs in
 # holds no deep fact.
@@ -28,22 +35,34 @@ _PREFILTER = re.compile(
     )
 )
 
+# Above this size a file gets the module table only: the deep pass costs about 15 s
+# and 500 MB per MB of source, and only generated files (data dumps, parsers, protobuf
+# modules) come near it.
+DEEP_MAX_BYTES = 1024 * 1024
 
-class SourceError(Exception):
-    """The file could not be decoded or parsed; `span` says where."""
+# ast, the module table and libcst all recurse over the tree. A valid file can nest
+# deeper than the default recursion limit allows (libcst spends several frames per
+# level: a few hundred implicitly concatenated strings or a long `elif` chain is
+# enough), so a RecursionError is retried once in a thread whose stack is large enough
+# for a high limit. The limit is per process: one retry at a time.
+_RETRY_STACK_BYTES = 256 * 1024 * 1024
+_RETRY_RECURSION_LIMIT = 50_000
+_retry_lock = threading.Lock()
 
-    def __init__(self, message: str, span: Span) -> None:
-        super().__init__(message)
-        self.message = message
-        self.span = span
+_T = TypeVar("_T")
+
+
+def _byte_span(data: bytes, offset: int) -> Span:
+    """Line and (byte) column of `offset`."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return Span(data.count(b"\n", 0, offset) + 1, offset - line_start + 1)
 
 
 def decode(data: bytes) -> str:
     """Decode Python source as the interpreter would (BOM, PEP 263 cookie, UTF-8)."""
     if b"\x00" in data:
         raise SourceError(
-            "cannot parse: the file contains NUL bytes",
-            Span(data[: data.index(b"\x00")].count(b"\n") + 1),
+            "cannot parse: the file contains NUL bytes", _byte_span(data, data.index(0))
         )
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -53,11 +72,13 @@ def decode(data: bytes) -> str:
         encoding = "utf-8"  # undecodable first lines: let the decode below say where
     try:
         return data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as error:
-        line = data[: getattr(error, "start", 0)].count(b"\n") + 1
+    except UnicodeDecodeError as error:
         raise SourceError(
-            f"cannot decode as {encoding}: {error.__class__.__name__}", Span(line)
+            f"cannot decode as {encoding}: {error.reason} (0x{data[error.start]:02x})",
+            _byte_span(data, error.start),
         ) from None
+    except LookupError as error:
+        raise SourceError(f"cannot decode: {error}", Span(1)) from None
 
 
 def _parse(text: str) -> ast.Module:
@@ -69,8 +90,51 @@ def _parse(text: str) -> ast.Module:
         line = error.lineno or 1
         column = error.offset or 1
         raise SourceError(f"syntax error: {error.msg}", Span(line, column)) from None
-    except (ValueError, RecursionError, MemoryError) as error:
-        raise SourceError(f"cannot parse: {error.__class__.__name__}: {error}", Span(1)) from None
+    except ValueError as error:
+        raise SourceError(f"cannot parse: {error}", Span(1)) from None
+
+
+def _table(text: str) -> ModuleTable:
+    return build_table(_parse(text))
+
+
+def _with_deep_stack(function: Callable[..., _T], *args: object) -> _T:
+    """`function(*args)`; on RecursionError, once more in a thread with a large stack
+    and a high recursion limit. Exceptions of the second attempt propagate."""
+    try:
+        return function(*args)
+    except RecursionError:
+        pass
+    outcome: list[_T] = []
+    failure: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(function(*args))
+        except BaseException as error:  # handed over to the calling thread
+            failure.append(error)
+
+    with _retry_lock:
+        limit = sys.getrecursionlimit()
+        try:
+            stack = threading.stack_size(_RETRY_STACK_BYTES)
+        except (ValueError, RuntimeError):  # the platform cannot give a larger stack
+            raise RecursionError("maximum recursion depth exceeded") from None
+        sys.setrecursionlimit(max(limit, _RETRY_RECURSION_LIMIT))
+        try:
+            worker = threading.Thread(target=attempt, name="celery-audit-deep-stack")
+            try:
+                worker.start()
+            finally:
+                threading.stack_size(stack)
+            worker.join()
+        except RuntimeError:  # no memory for the thread's stack
+            raise RecursionError("maximum recursion depth exceeded") from None
+        finally:
+            sys.setrecursionlimit(limit)
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def needs_deep_pass(text: str, vocabulary: tuple[str, ...] = ()) -> bool:
@@ -80,13 +144,35 @@ def needs_deep_pass(text: str, vocabulary: tuple[str, ...] = ()) -> bool:
 
 def extract_python(data: bytes, vocabulary: tuple[str, ...] = ()) -> PythonFacts:
     """The facts of one Python file. `vocabulary` adds configured names (custom task
-    decorators, context-bound objects) to the prefilter. Raises SourceError for
-    undecodable or invalid source."""
+    decorators, context-bound objects) to the prefilter.
+
+    Raises SourceError for undecodable or invalid source, and for a deep pass that
+    cannot be done (too large, too deep for libcst): that error keeps the module table
+    as its `partial` facts."""
     text = decode(data)
-    table = build_table(_parse(text))
+    try:
+        table = _with_deep_stack(_table, text)
+    except RecursionError:
+        raise SourceError("cannot parse: nested too deeply (RecursionError)", Span(1)) from None
+    except MemoryError:
+        # Python's parser reports a statement too complex for its stack this way too.
+        raise SourceError("cannot parse: too large or too complex (MemoryError)", Span(1)) from None
     if not needs_deep_pass(text, vocabulary):
         return PythonFacts(table=table)
-    return _deep(text, table)
+    partial = PythonFacts(table=table)
+    if len(data) > DEEP_MAX_BYTES:
+        raise SourceError(
+            f"skipped: too large for the deep pass (over {DEEP_MAX_BYTES // (1024 * 1024)} MB)",
+            Span(1),
+            partial=partial,
+        )
+    try:
+        return _with_deep_stack(_deep, text, table)
+    except RecursionError:
+        message = "skipped: nested too deeply for the deep pass (RecursionError)"
+    except MemoryError:
+        message = "skipped: out of memory in the deep pass (MemoryError)"
+    raise SourceError(message, Span(1), partial=partial)
 
 
 def _deep(text: str, table: ModuleTable) -> PythonFacts:
@@ -95,9 +181,14 @@ def _deep(text: str, table: ModuleTable) -> PythonFacts:
 
     try:
         module = cst.parse_module(text)
-    except (cst.ParserSyntaxError, RecursionError) as error:
-        line = getattr(error, "raw_line", 1)
-        raise SourceError(f"cannot parse: {str(error).splitlines()[0]}", Span(line)) from None
+    except cst.ParserSyntaxError as error:
+        # Python's own parser accepted the file: this is a limit of libcst's parser
+        # (thousands of implicitly concatenated strings), so the module table stands.
+        raise SourceError(
+            f"skipped: libcst cannot parse it for the deep pass ({str(error).splitlines()[0]})",
+            Span(error.raw_line or 1),
+            partial=PythonFacts(table=table),
+        ) from None
     app_g = apps.AppGatherer()
     fn_g = functions.FunctionGatherer()
     call_g = calls.DispatchGatherer()

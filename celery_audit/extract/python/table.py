@@ -158,6 +158,14 @@ class _TableBuilder(ast.NodeVisitor):
             return
         call = dotted(value.func) if isinstance(value, ast.Call) else None
         ref = dotted(value)
+        if (
+            isinstance(value, ast.Subscript)
+            and isinstance(value.slice, ast.Constant)
+            and isinstance(value.slice.value, str)
+            and dotted(value.value)
+        ):
+            # `celery_app = flask_app.extensions["celery"]` (the Flask docs' make_celery.py)
+            ref = f"{dotted(value.value)}[{value.slice.value!r}]"
         for target in targets:
             if isinstance(target, ast.Name):
                 self._bind(
@@ -201,6 +209,17 @@ class _TableBuilder(ast.NodeVisitor):
     # Expressions hold no imports or statements worth descending into.
     def visit_Expr(self, node: ast.Expr) -> None:
         return None
+
+    def generic_visit(self, node: ast.AST) -> None:
+        # Only statements bind names, so only statement lists are walked (`for`, `with`,
+        # `match`, `except` bodies): a long `a + b + ...` chain in a loop's header would
+        # otherwise cost one recursion level per operator.
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for child in value:
+                    if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+                        self.visit(child)
 
 
 def build_table(tree: ast.Module) -> ModuleTable:

@@ -1,0 +1,175 @@
+"""Worker commands against the Python side: which app `-A` picks, and which task
+modules that worker never imports.
+
+`-A` is resolved the way Celery's `find_app` does it: `module:attr` names the object;
+`pkg.module.attr` is an attribute if the module has one, else a module; a module
+yields its `app` attribute (whatever object that is: a Flask app there is picked and
+crashes the worker), else its `celery` attribute, else for a package the submodule
+`pkg.celery`, else any Celery instance in the module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from celery_audit.model.project import CeleryApp, Edge, FlaskApp, Setting, Task, WorkerCommand
+from celery_audit.resolve import Resolver, Target
+
+WORKER_SUBCOMMANDS = frozenset({"worker", "multi"})
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What `-A` names: a Celery app (`app`), or why not (`problem`); `flask` is set
+    when the object picked is a Flask app."""
+
+    app: str | None = None
+    problem: str | None = None
+    flask: str | None = None
+    module: str | None = None  # the module the worker imports first
+
+
+class WorkerLinker:
+    def __init__(
+        self,
+        resolver: Resolver,
+        apps: Iterable[CeleryApp],
+        app_aliases: dict[str, str],
+        flask_apps: Iterable[FlaskApp],
+        tasks: Iterable[Task],
+        edges: Iterable[Edge],
+        settings: Iterable[Setting],
+        roots: dict[str, str],
+    ) -> None:
+        self.resolver = resolver
+        self.apps = {a.qualname: a for a in apps}
+        self.app_aliases = app_aliases  # factory-local names -> the app
+        self.flask = {a.qualname for a in flask_apps}
+        self.tasks = list(tasks)
+        self.imports: dict[str, set[str]] = {}
+        for edge in edges:
+            if edge.kind == "import":
+                self.imports.setdefault(edge.source, set()).add(edge.target)
+        self.settings = list(settings)
+        self.roots = roots
+
+    # -- -A ----------------------------------------------------------------------------
+
+    def _judge(self, target: Target | None, text: str, module: str) -> Resolution | None:
+        if target is None:
+            return None
+        name = self.app_aliases.get(target.name, target.name)
+        if name in self.apps:
+            return Resolution(app=name, module=module)
+        if name in self.flask:
+            problem = f"`{text}` picks the Flask app `{name}`, not a Celery app"
+            return Resolution(problem=problem, flask=name, module=module)
+        if target.kind == "module":
+            return None
+        return Resolution(
+            problem=f"`{text}` names `{name}`, which is not a Celery app", module=module
+        )
+
+    def resolve(self, text: str) -> Resolution:
+        if ":" in text:
+            module, _, attr = text.partition(":")
+            if not self.resolver.is_module(module):
+                return Resolution(problem=f"module `{module}` is not in the project")
+            found = self._judge(self.resolver.resolve(module, attr), text, module)
+            return found or Resolution(
+                problem=f"`{module}` has no attribute `{attr}`", module=module
+            )
+        module, _, attr = text.rpartition(".")
+        if module and self.resolver.is_module(module):
+            found = self._judge(self.resolver.resolve_name(module, attr), text, module)
+            if found is not None:
+                return found
+        if self.resolver.is_module(text):
+            return self._module(text)
+        return Resolution(
+            problem=f"`{text}` is neither a module of the project nor an attribute of one"
+        )
+
+    def _module(self, module: str) -> Resolution:
+        for attr in ("app", "celery"):
+            target = self.resolver.resolve_name(module, attr)
+            if target is not None and target.kind != "module":
+                found = self._judge(target, f"-A {module}", module)
+                return found or Resolution(
+                    problem=f"`{module}.{attr}` is not a Celery app", module=module
+                )
+        if module in self.resolver.packages and self.resolver.is_module(f"{module}.celery"):
+            return self.resolve(f"{module}.celery")
+        created = sorted(a for a, app in self.apps.items() if app.module == module)
+        if created:
+            return Resolution(app=created[0], module=module)
+        # `celery_app = flask_app.extensions["celery"]`: the app celery_init_app stored.
+        table = self.resolver.tables[module]
+        if any(
+            (b.value_ref or "").endswith(".extensions['celery']")
+            for b in table.bindings
+            if not b.scope
+        ):
+            root = self.roots.get(module, "")
+            candidates = sorted(
+                a for a, app in self.apps.items() if self.roots.get(app.module) == root
+            )
+            if len(candidates) == 1:
+                return Resolution(app=candidates[0], module=module)
+        return Resolution(problem=f"module `{module}` holds no Celery app", module=module)
+
+    # -- what the worker imports -------------------------------------------------------
+
+    def imported_by(self, command: WorkerCommand, resolution: Resolution) -> set[str]:
+        """Modules a worker imports: the closure of module-level imports from the -A
+        module, the app's include=/imports= and autodiscover_tasks packages, and
+        --include; importing a module also runs its packages' __init__."""
+        app = self.apps[resolution.app] if resolution.app else None
+        roots = [resolution.module] if resolution.module else []
+        if app is not None:
+            roots += [app.module, *app.include, *app.imports]
+            roots += [f"{package}.tasks" for package in app.autodiscover]
+            root = self.roots.get(app.module, "")
+            for setting in self.settings:
+                if (
+                    setting.root == root
+                    and setting.key in ("imports", "include")
+                    and setting.literal
+                ):
+                    roots.append(setting.value)
+                elif setting.root == root and setting.key in ("imports", "include"):
+                    roots += _strings(setting.value)
+        roots += list(command.include)
+        seen: set[str] = set()
+        stack = [r for r in roots if self.resolver.is_module(r)]
+        while stack:
+            module = stack.pop()
+            if module in seen:
+                continue
+            seen.add(module)
+            parent = module.rpartition(".")[0]
+            while parent:
+                if self.resolver.is_module(parent) and parent not in seen:
+                    stack.append(parent)
+                parent = parent.rpartition(".")[0]
+            stack.extend(self.imports.get(module, ()))
+        return seen
+
+    def undiscovered(self, command: WorkerCommand, resolution: Resolution) -> tuple[str, ...]:
+        """Task modules of the worker's app that the worker never imports."""
+        if command.subcommand not in WORKER_SUBCOMMANDS or resolution.app is None:
+            return ()
+        app = self.apps[resolution.app]
+        root = self.roots.get(app.module, "")
+        mine = {
+            t.module
+            for t in self.tasks
+            if t.app == app.qualname or (t.app in ("shared_task", "") and t.root == root)
+        }
+        return tuple(sorted(mine - self.imported_by(command, resolution)))
+
+
+def _strings(text: str) -> list[str]:
+    return re.findall(r"""['"]([^'"]+)['"]""", text)
