@@ -7,20 +7,68 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from celery_audit import __version__
-from celery_audit.settings import FAIL_ON, Settings
+from celery_audit.config import CODE
+from celery_audit.settings import FAIL_ON, Settings, resolve
 
-SCAN_FORMATS = ("text", "json", "markdown", "mermaid", "dot", "sarif", "github")
+SCAN_FORMATS = ("text", "json", "markdown", "mermaid", "dot", "sarif", "github", "gitlab")
 GRAPH_FORMATS = ("mermaid", "dot", "svg", "png")
 
 
-def _codes(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(sorted({c.strip().upper() for c in value.split(",") if c.strip()}))
+def _codes(value: str | None, option: str) -> tuple[str, ...]:
+    """Comma-separated rule codes or prefixes; an unknown one is a usage error."""
+    from celery_audit.rules import RULES
+
+    codes = _patterns((value or "").upper())
+    for code in codes:
+        if not CODE.fullmatch(code) or not any(r.code.startswith(code) for r in RULES):
+            _fail(f"{option}: unknown rule code {code!r}; `celery-audit rules` lists them")
+    return tuple(sorted(set(codes)))
+
+
+def _patterns(value: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in value.split(",") if p.strip())
+
+
+def _settings(
+    root: Path,
+    *,
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    exclude: tuple[str, ...] | None = None,
+    fail_on: str | None = None,
+) -> Settings:
+    """The command line's flags over the scanned repository's [tool.celery-audit]."""
+    from celery_audit.config import ConfigError, load
+    from celery_audit.rules import RULES
+
+    try:
+        config = load(root, known_codes=tuple(r.code for r in RULES))
+    except ConfigError as error:
+        _fail(str(error))
+    return resolve(config, select=select, ignore=ignore, exclude=exclude, fail_on=fail_on)
+
+
+def _root_relative(root: Path, path: str, files: tuple[str, ...]) -> frozenset[str]:
+    """FILES (relative to the working directory, or absolute) as paths relative to the
+    scanned folder, the way findings name them."""
+    base = root if root.is_dir() else root.parent
+    found = set()
+    for file in files:
+        for folder, target in (
+            (Path(os.path.abspath(base)), Path(os.path.abspath(file))),
+            (base.resolve(), Path(file).resolve()),
+        ):
+            if target.is_relative_to(folder):
+                found.add(target.relative_to(folder).as_posix())
+                break
+        else:
+            _fail(f"{file} is not inside the scanned folder {path}")
+    return frozenset(found)
 
 
 def _write(text: str | bytes, output: str | None) -> None:
@@ -45,7 +93,7 @@ def _write(text: str | bytes, output: str | None) -> None:
         raise
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"celery-audit: error: {message}", err=True)
     sys.exit(2)
 
@@ -69,27 +117,59 @@ def main() -> None:
 
 @main.command()
 @click.argument("path", type=click.Path())
+@click.argument("files", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(SCAN_FORMATS), default="text", show_default=True)
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically)."
 )
 @click.option("--select", help="Comma-separated codes or prefixes to report (e.g. CA2,CA301).")
 @click.option("--ignore", help="Comma-separated codes or prefixes not to report.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default="warning", show_default=True,
-              help="Exit 1 when a finding has at least this severity.")  # fmt: skip
+@click.option("--exclude", help="Comma-separated gitignore-style patterns (relative to PATH) not to scan; replaces the configured exclude.")  # fmt: skip
+@click.option("--fail-on", type=click.Choice(FAIL_ON),
+              help="Exit 1 when a finding has at least this severity.  [default: warning]")  # fmt: skip
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False),
+              help="Report only findings not recorded in this baseline FILE.")  # fmt: skip
+@click.option("--write-baseline", type=click.Path(dir_okay=False),
+              help="Record the current findings in FILE as a baseline (then exit 0).")  # fmt: skip
 @click.option("--graph", "graph_scope", type=click.Choice(("celery", "full")), default="celery", show_default=True,
               help="Diagram scope for markdown/mermaid/dot.")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
-def scan(path: str, fmt: str, output: str | None, select: str | None, ignore: str | None,
-         fail_on: str, graph_scope: str, debug: bool) -> None:  # fmt: skip
-    """Scan the repository at PATH and report findings."""
+def scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select: str | None,
+         ignore: str | None, exclude: str | None, fail_on: str | None, baseline_file: str | None,
+         write_baseline: str | None, graph_scope: str, debug: bool) -> None:  # fmt: skip
+    """Scan the repository at PATH and report findings.
+
+    With FILES (as pre-commit passes them), the whole repository is still scanned and
+    linked, but only findings located in FILES are reported.
+    """
     from celery_audit.audit import audit
     from celery_audit.report import render
     from celery_audit.report.github import step_summary_path
+    from celery_audit.suppress import BaselineError, baseline_text, read_baseline
 
     root = _check_path(path)
-    settings = Settings(select=_codes(select), ignore=_codes(ignore), fail_on=fail_on)
-    report = audit(root, settings=settings, display_root=_display(path))
+    settings = _settings(
+        root,
+        select=_codes(select, "--select"),
+        ignore=_codes(ignore, "--ignore"),
+        exclude=None if exclude is None else _patterns(exclude),
+        fail_on=fail_on,
+    )
+    if write_baseline and files:
+        _fail("--write-baseline records the whole project: do not pass FILES")
+    baseline = None
+    if baseline_file:
+        try:
+            baseline = read_baseline(Path(baseline_file), shown=baseline_file)
+        except BaselineError as problem:
+            _fail(str(problem))
+    report = audit(
+        root,
+        settings=settings,
+        display_root=_display(path),
+        only_files=_root_relative(root, path, files) if files else None,
+        baseline=baseline,
+    )
     color = fmt == "text" and output is None and sys.stdout.isatty()
     _write(render(report, fmt, graph=graph_scope, color=color), output)
     summary = step_summary_path() if fmt == "github" else None
@@ -97,12 +177,19 @@ def scan(path: str, fmt: str, output: str | None, select: str | None, ignore: st
         # GitHub Actions shows this file on the run's summary page.
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(str(render(report, "markdown", graph=graph_scope)))
+    if write_baseline:
+        recorded = (*report.findings, *report.baselined)
+        _write(baseline_text(recorded), write_baseline)
+        count = len(recorded)
+        click.echo(f"celery-audit: wrote {count} finding{'' if count == 1 else 's'} to {write_baseline}", err=True)  # fmt: skip
     for error in report.internal_errors:
         click.echo(f"celery-audit: internal-error: {error.where}: {error.message}", err=True)
         if debug:
             click.echo(error.traceback, err=True)
     if report.internal_errors:
         sys.exit(2)
+    if write_baseline:
+        sys.exit(0)
     sys.exit(1 if any(settings.fails(f.severity) for f in report.findings) else 0)
 
 
@@ -125,7 +212,7 @@ def graph(path: str, fmt: str, graph_scope: str, output: str | None) -> None:
     from celery_audit.report import render
 
     root = _check_path(path)
-    report = audit(root, settings=Settings(), display_root=_display(path))
+    report = audit(root, settings=_settings(root), display_root=_display(path))
     try:
         _write(render(report, fmt, graph=graph_scope), output)
     except RuntimeError as error:  # Graphviz missing for svg/png
@@ -149,5 +236,4 @@ def rule(code: str) -> None:
     found = BY_CODE.get(code.upper())
     if found is None:
         _fail(f"no rule {code}; `celery-audit rules` lists them")
-        return
     click.echo(f"# {found.code} {found.name} ({found.severity.value})\n\n{found.doc}")

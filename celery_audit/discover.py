@@ -8,7 +8,7 @@ never follows a symlink out of the root.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pathspec
@@ -102,11 +102,15 @@ def _walk(root: Path, excludes: pathspec.GitIgnoreSpec) -> Iterator[str]:
                 is_link = entry.is_symlink()
             except OSError:
                 continue
-            # A link is scanned only when it stays inside the root; a link to a folder
-            # is never followed (loops, or the whole disk).
-            if is_link and (
-                is_dir or not _inside(Path(entry.path), root) or os.path.isdir(entry.path)
-            ):
+            try:
+                is_file = entry.is_file()  # follows a link
+            except OSError:  # a loop of links
+                is_file = False
+            if is_link and not _link_to_file_inside(Path(entry.path), root):
+                continue
+            # FIFOs, sockets and devices: reading one could block forever. A broken or
+            # looping link inside the root is kept, to be reported as unreadable.
+            if not is_dir and not is_file and not is_link:
                 continue
             if _ignored(rel, is_dir, specs) or excludes.match_file(rel + ("/" if is_dir else "")):
                 continue
@@ -120,10 +124,22 @@ def _walk(root: Path, excludes: pathspec.GitIgnoreSpec) -> Iterator[str]:
                 yield rel
 
 
-def _inside(path: Path, root: Path) -> bool:
+def _link_to_file_inside(link: Path, root: Path) -> bool:
+    """Whether a symbolic link is scanned: it stays inside the root and does not name a
+    folder (a link to a folder is never followed: loops, or the whole disk). A broken
+    link or a loop of links is kept (reading it fails: a CA001 finding), unless its
+    target is outside the root."""
     try:
-        return path.resolve().is_relative_to(root)
-    except (OSError, RuntimeError):
+        target = link.resolve()
+    except RuntimeError:  # a loop of links (Python < 3.13)
+        return True
+    except OSError:
+        return False
+    if not target.is_relative_to(root):
+        return False
+    try:
+        return not target.is_dir() and (target.is_file() or not os.path.exists(link))
+    except OSError:
         return False
 
 
@@ -133,3 +149,9 @@ def _ignored(rel: str, is_dir: bool, specs: tuple[tuple[str, pathspec.GitIgnoreS
         if spec.match_file(sub + ("/" if is_dir else "")):
             return True
     return False
+
+
+def gitignore_matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
+    """A test of relative POSIX paths against gitignore-style `patterns` (configured
+    excludes and per-file ignores use the same syntax as .gitignore)."""
+    return pathspec.GitIgnoreSpec.from_lines(list(patterns)).match_file

@@ -170,6 +170,7 @@ class _Linker:
         self.resolver = Resolver({m: f.table for m, f in self.py.items()}, packages)
         self.functions = {(m, fn.qualname): fn for m, f in self.py.items() for fn in f.functions}
         self.classes = {(m, c.qualname): c for m, f in self.py.items() for c in f.classes}
+        self._helpers: dict[str, str | None] = {}  # decorator -> app of the task it makes
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -438,28 +439,61 @@ class _Linker:
     def _task_decorator(
         self, module: str, fn: FunctionFacts, app_names: dict[str, _AppDraft]
     ) -> tuple[int, str] | None:
+        """(index, app) of the decorator that makes `fn` a task: `shared_task`, an app's
+        `.task`, a configured task decorator, or a project decorator whose body
+        applies one of those (`periodic_task(...)`, a `custom_celery_task` class)."""
         for index, decorator in enumerate(fn.decorators):
             target = self.resolve(module, decorator.ref)
-            if target is not None and target.name in SHARED_TASK:
-                return index, "shared_task"
-            if target is not None and target.name in self.options.task_decorators:
-                return index, ""
-            if (
-                target is not None
-                and target.kind in ("member", "external")
-                and target.name.endswith(".task")
-            ):
-                base = target.name[: -len(".task")]
-                if base in app_names:
-                    return index, app_names[base].obj.qualname
-            if target is None and decorator.ref.dotted.endswith(".task"):
+            app = self._decorator_app(target, app_names)
+            if app is None and target is None and decorator.ref.dotted.endswith(".task"):
                 head = decorator.ref.dotted[: -len(".task")]
                 local = self._local_creation(module, Ref(head, decorator.ref.scope))
                 if local is not None:
                     qualname = ".".join(p for p in (module, local.scope, local.var) if p)
-                    if qualname in app_names:
-                        return index, app_names[qualname].obj.qualname
+                    app = app_names[qualname].obj.qualname if qualname in app_names else None
+            if app is None and target is not None:
+                app = self._helper_app(target, app_names)
+            if app is not None:
+                return index, app
         return None
+
+    def _decorator_app(self, target: Target | None, app_names: dict[str, _AppDraft]) -> str | None:
+        """The app a task decorator binds to ("shared_task", an app, "" when unknown)."""
+        if target is None:
+            return None
+        if target.name in SHARED_TASK:
+            return "shared_task"
+        if target.name in self.options.task_decorators:
+            return ""
+        if target.kind in ("member", "external") and target.name.endswith(".task"):
+            base = target.name[: -len(".task")]
+            if base in app_names:
+                return app_names[base].obj.qualname
+        return None
+
+    def _helper_app(self, target: Target, app_names: dict[str, _AppDraft]) -> str | None:
+        """For a project function or class used as a decorator: the app of the task
+        decorator its body (or its methods and nested functions) applies."""
+        if target.kind != "def" or target.module is None or target.binding is None:
+            return None
+        if target.binding.kind not in ("function", "class"):
+            return None
+        key = target.name
+        if key not in self._helpers:
+            self._helpers[key] = None
+            module = target.module
+            qualname = key[len(module) + 1 :]
+            for (where, name), fn in self.functions.items():
+                if where != module or not (name == qualname or name.startswith(qualname + ".")):
+                    continue
+                for use in fn.uses:
+                    app = self._decorator_app(self.resolve(module, use.ref), app_names)
+                    if app is not None:
+                        self._helpers[key] = app
+                        break
+                if self._helpers[key] is not None:
+                    break
+        return self._helpers[key]
 
     def _task(
         self,
@@ -566,9 +600,12 @@ class _Linker:
         qualname = target.name[len(target.module) + 1 :]
         inner = f"{qualname}.{binding.wrapper}"
         if decorator.called:
+            # `@register(...)`: the factory returns the decorator; what replaces the
+            # function is what that decorator returns (maybe the function itself).
             factory = self._binding(target.module, qualname, binding.wrapper)
-            if factory is not None and factory.wrapper is not None:
-                return target.module, f"{inner}.{factory.wrapper}", factory.wrapper_uses_wraps
+            if factory is None or factory.wrapper is None:
+                return None
+            return target.module, f"{inner}.{factory.wrapper}", factory.wrapper_uses_wraps
         return target.module, inner, binding.wrapper_uses_wraps
 
     def _binding(self, module: str, scope: str, name: str) -> Binding | None:
@@ -1119,6 +1156,7 @@ def link(
         graph.edges,
         settings,
         linker.import_root,
+        {key: tuple(u.ref.dotted for u in fn.uses) for key, fn in linker.functions.items()},
     )
     workers = []
     for f in linker.facts:

@@ -80,6 +80,10 @@ class Resolver:
             for binding in table.bindings:
                 self._bindings.setdefault((module, binding.scope), []).append(binding)
 
+    def imports_by_scope(self) -> list[tuple[tuple[str, str], list[Import]]]:
+        """Every (module, scope) with the imports written there."""
+        return list(self._imports.items())
+
     def is_module(self, name: str) -> bool:
         return name in self.tables
 

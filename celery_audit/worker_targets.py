@@ -14,10 +14,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from celery_audit.model.facts import Ref
 from celery_audit.model.project import CeleryApp, Edge, FlaskApp, Setting, Task, WorkerCommand
 from celery_audit.resolve import Resolver, Target
 
 WORKER_SUBCOMMANDS = frozenset({"worker", "multi"})
+EXTENSION_SLOT = ".extensions['celery']"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ class WorkerLinker:
         edges: Iterable[Edge],
         settings: Iterable[Setting],
         roots: dict[str, str],
+        calls_of: dict[tuple[str, str], tuple[str, ...]],
     ) -> None:
+        self.calls_of = calls_of  # (module, function) -> global names its body reads
         self.resolver = resolver
         self.apps = {a.qualname: a for a in apps}
         self.app_aliases = app_aliases  # factory-local names -> the app
@@ -61,6 +65,8 @@ class WorkerLinker:
         if target is None:
             return None
         name = self.app_aliases.get(target.name, target.name)
+        if name.endswith(EXTENSION_SLOT):
+            name = self._stored_app(module) or name
         if name in self.apps:
             return Resolution(app=name, module=module)
         if name in self.flask:
@@ -105,20 +111,19 @@ class WorkerLinker:
         created = sorted(a for a, app in self.apps.items() if app.module == module)
         if created:
             return Resolution(app=created[0], module=module)
-        # `celery_app = flask_app.extensions["celery"]`: the app celery_init_app stored.
         table = self.resolver.tables[module]
-        if any(
-            (b.value_ref or "").endswith(".extensions['celery']")
-            for b in table.bindings
-            if not b.scope
-        ):
-            root = self.roots.get(module, "")
-            candidates = sorted(
-                a for a, app in self.apps.items() if self.roots.get(app.module) == root
-            )
-            if len(candidates) == 1:
-                return Resolution(app=candidates[0], module=module)
+        if any((b.value_ref or "").endswith(EXTENSION_SLOT) for b in table.bindings if not b.scope):
+            stored = self._stored_app(module)
+            if stored is not None:
+                return Resolution(app=stored, module=module)
         return Resolution(problem=f"module `{module}` holds no Celery app", module=module)
+
+    def _stored_app(self, module: str) -> str | None:
+        """The app behind `flask_app.extensions["celery"]` (where the Flask docs'
+        celery_init_app stores it): the one Celery app of the module's project."""
+        root = self.roots.get(module, "")
+        candidates = sorted(a for a, app in self.apps.items() if self.roots.get(app.module) == root)
+        return candidates[0] if len(candidates) == 1 else None
 
     # -- what the worker imports -------------------------------------------------------
 
@@ -155,7 +160,48 @@ class WorkerLinker:
                     stack.append(parent)
                 parent = parent.rpartition(".")[0]
             stack.extend(self.imports.get(module, ()))
+            stack.extend(self._run_on_import(module))
         return seen
+
+    def _run_on_import(self, module: str) -> set[str]:
+        """Modules imported inside the project functions a module calls at import time
+        (`app = create_app()` runs the factory, and with it the factory's imports),
+        following the calls those functions make, a few levels deep."""
+        table = self.resolver.tables[module]
+        callees = [
+            *table.calls,
+            *(b.value_call for b in table.bindings if not b.scope and b.value_call),
+        ]
+        pending = [(module, callee, "") for callee in callees if callee]
+        loaded: set[str] = set()
+        visited: set[str] = set()
+        for _ in range(4):
+            following = []
+            for where, callee, scope in pending:
+                target = self.resolver.resolve(where, Ref(callee, scope))
+                if (
+                    target is None
+                    or target.kind != "def"
+                    or target.module is None
+                    or target.name in visited
+                ):
+                    continue
+                if target.binding is None or target.binding.kind != "function":
+                    continue
+                visited.add(target.name)
+                owner, qualname = target.module, target.name[len(target.module) + 1 :]
+                for (mod, scope_name), imports in self.resolver.imports_by_scope():
+                    if mod == owner and (
+                        scope_name == qualname or scope_name.startswith(qualname + ".")
+                    ):
+                        loaded.update(
+                            filter(None, (self.resolver.imported_module(mod, i) for i in imports))
+                        )
+                following += [
+                    (owner, use, qualname) for use in self.calls_of.get((owner, qualname), ())
+                ]
+            pending = following
+        return loaded
 
     def undiscovered(self, command: WorkerCommand, resolution: Resolution) -> tuple[str, ...]:
         """Task modules of the worker's app that the worker never imports."""

@@ -18,9 +18,30 @@ TRIGGER_AND_NEAR_MISS = {
     "CA001": ("parse_error", "seed_app"),
     "CA101": ("ca101_app_bound_call", "ca101_near_miss"),
     "CA102": ("ca102_task_id_exposed", "ca102_near_miss"),
+    "CA103": ("ca103_unknown_task_name", "ca103_near_miss"),
+    "CA104": ("ca104_implicit_name", "ca104_near_miss"),
+    "CA105": ("ca105_name_collision", "ca105_near_miss"),
+    "CA106": ("ca106_unserializable_arg", "ca106_near_miss"),
+    "CA107": ("ca107_dispatch_on_non_task", "ca107_near_miss"),
+    "CA108": ("ca108_dispatch_before_commit", "ca108_near_miss"),
+    "CA109": ("ca109_result_never_stored", "ca109_near_miss"),
     "CA201": ("ca201_missing_context", "ca201_near_miss"),
+    "CA202": ("ca202_request_in_task", "ca202_near_miss"),
+    "CA203": ("ca203_double_context", "ca203_near_miss"),
+    "CA204": ("ca204_worker_imports_app", "ca204_near_miss"),
+    "CA205": ("ca205_wrapper_renames", "ca205_near_miss"),
+    "CA206": ("ca206_decorator_order", "ca206_near_miss"),
     "CA301": ("ca301_beat_location", "ca301_near_miss"),
+    "CA302": ("ca302_beat_split", "ca302_near_miss"),
+    "CA303": ("ca303_multiple_apps", "ca303_near_miss"),
     "CA401": ("ca401_circular_import", "ca401_near_miss"),
+    "CA501": ("ca501_worker_target_unresolved", "ca501_near_miss"),
+    "CA502": ("ca502_tasks_not_discovered", "ca502_near_miss"),
+    "CA503": ("ca503_beat_not_started", "ca503_near_miss"),
+    "CA504": ("ca504_queue_not_consumed", "ca504_near_miss"),
+    "CA505": ("ca505_worker_target_is_flask_app", "ca505_near_miss"),
+    "CA601": ("ca601_frontend_status_contract", "ca102_near_miss"),
+    "CA602": ("ca602_frontend_contract_broken", "ca602_near_miss"),
 }
 
 
@@ -31,7 +52,8 @@ def test_findings_equal_expectations(fixture: str) -> None:
 
 
 def test_every_rule_has_a_trigger_and_a_near_miss() -> None:
-    assert set(TRIGGER_AND_NEAR_MISS) == CODES
+    # CA002 is produced by the suppression step; its fixtures are in its own tests.
+    assert set(TRIGGER_AND_NEAR_MISS) == CODES - {"CA002"}
     for code, (trigger, near_miss) in TRIGGER_AND_NEAR_MISS.items():
         assert expected_findings(FIXTURES / trigger, {code}), f"{trigger} never triggers {code}"
         assert not expected_findings(FIXTURES / near_miss, {code}), f"{near_miss} expects {code}"

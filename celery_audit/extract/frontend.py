@@ -1,61 +1,62 @@
 """Frontend code: the HTTP requests a browser script makes, and what it reads back.
 
-One file in, `FrontendCallFacts` out. Nothing is executed; the file is read by a small
-JavaScript tokenizer (comments, strings with escapes, template literals with nested
-`${...}`, regex literals by the usual previous-token rule, numbers, names, punctuators)
-and the analysis works on tokens with matched brackets, never on raw text, so a URL in a
-comment, a string or a regex is never mistaken for a call.
+One file in, `FrontendCallFacts` out. Nothing is executed: a small JavaScript tokenizer
+(comments, strings with escapes, template literals with nested `${...}`, regex literals
+by the usual previous-token rule, numbers, names, punctuators) turns the file into
+tokens, and the analysis works on tokens with matched brackets, never on raw text, so a
+URL or a state name in a comment, a string or a regex is never mistaken for code.
 
-Which parts of a file are JavaScript: the whole of .js/.mjs/.cjs/.ts/.jsx/.tsx files (and
-of `x.js.j2`-style Jinja templates); for .vue/.svelte/.html/.htm/.jinja/.jinja2/.j2 only
-the bodies of `<script>` elements whose `type` is JavaScript, with everything else blanked
-to spaces so lines and columns stay the original file's. HTML comments hide scripts; in
-HTML and Jinja files `{# ... #}` is a comment, `{% ... %}` is skipped and `{{ ... }}` is
-one opaque token (kept verbatim, also inside string literals).
+Which parts of a file are JavaScript: all of .js/.mjs/.cjs/.ts/.jsx/.tsx (and of
+`x.js.j2`-style templates); for .vue/.svelte/.html/.htm/.jinja/.jinja2/.j2 only the
+bodies of `<script>` elements whose `type` is JavaScript, everything else blanked to
+spaces so lines and columns stay the original file's. HTML comments hide scripts. In
+HTML and Jinja files `{# ... #}` is a comment, `{% ... %}` is skipped like whitespace (so
+both branches of an `{% if %}` read as code) and `{{ ... }}` is one opaque value, kept
+verbatim in URLs, also inside string literals.
 
-Calls found: `fetch(url, {method})`, `axios(url | config)`, `axios.get/post/put/patch/
-delete/head/options/request(...)` (also on instances from `axios.create()`, and with
-TypeScript type arguments), `$.ajax(url?, settings)`, `$.get/post/getJSON(...)` (also
-`jQuery.`), `xhr.open(method, url)` on a name assigned `new XMLHttpRequest()`, and
-navigations: `location = url`, `location.href = url`, `location.assign/replace(url)`
-(with a `window.`/`document.` prefix or not). The method defaults to "GET"; a literal
-method is upper-cased.
+Calls: `fetch(url, {method})`, `axios(url | config)`, `axios.get/post/put/patch/delete/
+head/options/request(...)` (also on instances from `axios.create({baseURL})`, whose base
+is prefixed, and with TypeScript type arguments), `$.ajax(url?, settings)`,
+`$.get/post/getJSON(...)` (also `jQuery.`), `X.open(method, url)` on an `X` assigned
+`new XMLHttpRequest()`, and navigations that follow a redirect: `location = url`,
+`location.href = url`, `location.assign/replace(url)`, with or without `window.` or
+`document.`. The method defaults to "GET"; a literal method is upper-cased.
 
-URLs: string literals; `+` concatenations and template literals render unknown parts as
-`{expression}` (source text, whitespace collapsed), so
-`` `/api/exports/${id}/status` `` is "/api/exports/{id}/status". A name bound by
-`const/let/var NAME = <string, concatenation or template>` is resolved (nearest earlier
-declaration in the file); other expressions become "{expression}". An
-`http(s)://host[:port]` origin, or a leading `{window.location.origin}`, is dropped.
+URLs: string literals; `+` concatenations and template literals, their unknown parts
+rendered as `{expression}` (source text, whitespace collapsed):
+`` `/api/exports/${id}/status` `` is "/api/exports/{id}/status". A name declared
+`const/let/var NAME = <string, concatenation or template>` is resolved (the nearest
+declaration before the use); anything else is "{expression}". An `http(s)://host[:port]`
+origin or a leading `{window.location.origin}` is dropped.
 
-How states and fields attach to calls (the precise variant): each call's response is
-followed through its own handling code. Its value is tracked through `await`, promise
-chains (`.then/.done/.success`, `.json()` on a fetch Response, axios `.data`), the
-parameter of callbacks (inline functions, arrow functions, or named functions of the
-same file passed by name), jQuery `success:` settings and shorthand callbacks,
-`JSON.parse(xhr.responseText)`, assignments and destructuring (`const {state, meta:
-{percent}} = data`), functions of the same file that receive a tracked value as an
-argument or return one. Every member chain read on a tracked response value is a field
-(`data.meta.percent` -> "meta.percent"; axios' leading `.data` is dropped; a method call
-ends the chain, `data.result.toFixed()` reads "result"). A call whose response is never
-read has no fields. A state is an ALL-CAPS string literal compared with `==`/`===`/`!=`/
-`!==`, a `case` label of a `switch`, or an element of an array (inline or a named
-constant, also `new Set([...])`) tested with `.includes/.indexOf/.has`. It attaches to
-the calls whose tracked response value the compared expression reads; a comparison that
-reads no tracked value (`this.state === "SUCCESS"`) attaches to the call whose handling
-code most narrowly encloses it; one that reads only untracked HTTP metadata
-(`response.statusText === "OK"`) or lies outside all handling code attaches to nothing.
-HTTP method names are never states.
+Attaching states and fields to calls (the precise variant, not the per-function
+fallback): each call's response value is followed through `await`, promise chains
+(`.then/.done/.success`, `.json()` on a fetch Response, axios' `.data`), callback
+parameters (inline functions, or functions of this file passed by name), jQuery
+`success:` settings and shorthand callbacks, `JSON.parse(xhr.responseText)` and
+`xhr.response`, assignments and destructuring, and into functions of this file that
+receive the value as an argument or return it (names resolved by lexical scope). Every
+member chain read on a followed value is a field: `data.meta.percent` is "meta.percent",
+`data["state"]` is "state", axios' leading `.data` is dropped, a method call ends the
+chain (`data.result.toFixed()` reads "result"), and `const {state, meta: {percent}} =
+data` reads "state" and "meta.percent". A call whose response is never read has no
+fields. A state is an ALL-CAPS string literal (`[A-Z][A-Z0-9_]*`, HTTP method names
+excepted) compared with `==`/`===`/`!=`/`!==`, a `case` label of a `switch`, or an
+element of an array (inline, or a named constant, also `new Set([...])`) tested with
+`.includes/.indexOf/.has`. It attaches to the calls whose followed value the compared
+expression reads; a comparison that reads no followed value (`this.state === "SUCCESS"`)
+attaches to the call whose handling code most narrowly encloses it, unless it compares
+an HTTP or DOM property (`xhr.statusText === "OK"`); a comparison that reads only a raw
+Response (`response.statusText`) or lies outside all handling code attaches to nothing.
 
 Not supported: inline event-handler attributes (`onclick="fetch(...)"`), JSX text with
-unbalanced quotes (the damage stays within the line), other HTTP clients (ky, superagent,
-Angular HttpClient, `this.$http`), full scoping (let/const are treated as function
-scoped), data flow through object properties, arrays, classes or other files.
+unbalanced quotes (the damage stays within its line), other HTTP clients (ky,
+superagent, Angular's HttpClient, `this.$http`), block scoping (let/const are function
+scoped here), data flow through object properties, arrays, classes or other files.
 
-The tokenizer and the analysis are linear in the size of the file (the analysis runs a
-bounded number of passes), and neither raises on malformed input: unterminated strings
-end at the line break, unterminated comments and templates at the end of the file,
-unbalanced brackets are recovered from.
+Linear time, and never an exception on malformed input: unterminated strings end at the
+line break, unterminated comments and templates at the end of the file, unbalanced
+brackets are recovered from, and the analysis runs a bounded number of passes.
 """
 
 from __future__ import annotations
@@ -77,8 +78,7 @@ _JINJA_SUFFIXES = frozenset({".jinja", ".jinja2", ".j2"})
 _HTML_SUFFIXES = frozenset({".html", ".htm"})
 _COMPONENT_SUFFIXES = frozenset({".vue", ".svelte"})
 _JS_TYPES = frozenset(
-    {
-        "",
+    [
         "text/javascript",
         "application/javascript",
         "module",
@@ -90,8 +90,8 @@ _JS_TYPES = frozenset(
         "text/jsx",
         "text/typescript",
         "application/typescript",
-    }
-)
+    ]
+) | {""}
 _MARKUP = re.compile(r"<!--|<script(?=[\s/>])|\{#", re.IGNORECASE)
 _MARKUP_NO_JINJA = re.compile(r"<!--|<script(?=[\s/>])", re.IGNORECASE)
 _SCRIPT_END = re.compile(r"</script", re.IGNORECASE)
@@ -232,7 +232,7 @@ _ESCAPE = re.compile(r"\\(u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 # After these names a `/` starts a regex literal rather than a division.
 _REGEX_AFTER_NAMES = frozenset(
-    {
+    [
         "return",
         "typeof",
         "case",
@@ -247,7 +247,7 @@ _REGEX_AFTER_NAMES = frozenset(
         "yield",
         "await",
         "of",
-    }
+    ]
 )
 _JINJA_CLOSERS = {"{": "}}", "%": "%}", "#": "#}"}
 
@@ -501,7 +501,7 @@ def tokenize(text: str, *, jinja: bool = False) -> list[Token]:
 # -- the analysis ------------------------------------------------------------------------
 
 _KEYWORDS = frozenset(
-    {
+    [
         "break",
         "case",
         "catch",
@@ -544,10 +544,10 @@ _KEYWORDS = frozenset(
         "false",
         "null",
         "undefined",
-    }
+    ]
 )
 _METHOD_PREFIX = frozenset(
-    {
+    [
         "{",
         ",",
         ";",
@@ -562,11 +562,11 @@ _METHOD_PREFIX = frozenset(
         "protected",
         "readonly",
         "override",
-    }
+    ]
 )
 # A line that starts with one of these continues the expression of the line before.
 _CONTINUATION = frozenset(
-    {
+    [
         ".",
         "?.",
         "?",
@@ -600,10 +600,24 @@ _CONTINUATION = frozenset(
         "-=",
         "instanceof",
         "in",
-    }
+    ]
 )
 _COMPARISONS = frozenset({"===", "==", "!==", "!="})
 _STATE = re.compile(r"[A-Z][A-Z0-9_]*")
+# Compared with an ALL-CAPS string, these hold HTTP or DOM values, never a task state.
+_NOT_STATE_PROPERTIES = frozenset(
+    [
+        "statusText",
+        "method",
+        "type",
+        "key",
+        "code",
+        "readyState",
+        "responseType",
+        "tagName",
+        "nodeName",
+    ]
+)
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _AXIOS_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
 _JQUERY_METHODS = {"ajax": "GET", "get": "GET", "post": "POST", "getJSON": "GET"}
@@ -615,6 +629,7 @@ _ORIGIN_EXPRESSIONS = tuple(
 )
 _MAX_PASSES = 6
 _MAX_DEPTH = 8
+_MAX_NESTING = 64  # enclosing functions looked through for a name
 _MAX_TEXT = 160  # characters of an expression kept in a `{expression}` placeholder
 _MAX_SCAN = 400  # tokens of a callback body searched for `.json()` / `.data`
 
@@ -631,11 +646,15 @@ class _Value:
 
 @dataclass(frozen=True)
 class _Binding:
+    """`name` holds `value` (of `call`'s response) in tokens[start:end]; `owner` is the
+    body start of the function it belongs to (-1: the file)."""
+
     name: str
     start: int
     end: int
     call: int
     value: _Value
+    owner: int
 
 
 @dataclass(frozen=True)
@@ -670,21 +689,27 @@ class _Analysis:
         self.expression_ends: dict[int, int] = {}
         self.functions: list[_Function] = []
         self.by_start: dict[int, _Function] = {}
-        self.by_name: dict[str, list[_Function]] = {}
         self.by_body: dict[int, _Function] = {}
-        self.method_names: set[int] = set()
+        self.definition_names: set[int] = set()
         self._find_functions()
         self.enclosing = self._enclosing_functions()
+        self.declared: dict[tuple[str, int], list[_Function]] = {}
+        for function in self.functions:
+            if function.name:
+                key = (function.name, self._block_scope(function.start)[0])
+                self.declared.setdefault(key, []).append(function)
         self.declarations: dict[str, list[tuple[int, int, int]]] = {}
         self._find_declarations()
         self.calls: list[_Call] = []
         self.regions: dict[int, set[tuple[int, int]]] = {}
         self.fields: dict[int, set[str]] = {}
         self.states: dict[int, set[str]] = {}
-        self.bindings: dict[str, list[_Binding]] = {}
+        self.bindings: dict[tuple[str, int], list[_Binding]] = {}
+        self.bound_names: set[str] = set()
         self.binding_set: set[_Binding] = set()
         self.returns: dict[int, set[tuple[_Value, int]]] = {}
         self.parameter_names: dict[int, frozenset[str]] = {}
+        self.parameter_lists: dict[int, list[tuple[int, int]]] = {}
 
     # -- structure ----------------------------------------------------------------------
 
@@ -750,16 +775,11 @@ class _Analysis:
         """The comma-separated entries inside the bracket group at `opener`."""
         end = min(self.match[opener], self.count) if self.match[opener] > opener else opener + 1
         entries: list[tuple[int, int]] = []
-        start = index = opener + 1
-        while index < end:
+        start = opener + 1
+        for index in self._top_level(start, end):
             if self.tokens[index].punct(","):
                 entries.append((start, index))
                 start = index + 1
-                index += 1
-            elif self._is_opener(index):
-                index = self._skip(index)
-            else:
-                index += 1
         if start < end:
             entries.append((start, end))
         return entries
@@ -772,22 +792,21 @@ class _Analysis:
             return known
         # A scan from any index this scan passes ends where this one does: remember them
         # all, so nested arrow bodies (`a => b => c`) cost one scan, not one each.
-        tokens, index, visited, end = self.tokens, start, [], self.count
-        while index < self.count:
+        tokens, visited, end = self.tokens, [], self.count
+        for index in self._top_level(start, self.count):
             token = tokens[index]
             if token.punct(";", ",", ")", "]", "}") or token.kind in (MIDDLE, TAIL):
                 end = index
                 break
-            if index > start and token.newline_before:
-                previous = tokens[index - 1]
-                joined = (previous.kind == PUNCT and previous.value in _CONTINUATION) or (
-                    token.kind in (PUNCT, NAME) and token.value in _CONTINUATION
-                )
-                if not joined:
-                    end = index
-                    break
+            if (
+                index > start
+                and token.newline_before
+                and not _continues(tokens[index - 1])
+                and not _continues(token)
+            ):
+                end = index
+                break
             visited.append(index)
-            index = self._skip(index) if self._is_opener(index) else index + 1
         for index in visited:
             self.expression_ends[index] = end
         return end
@@ -838,8 +857,6 @@ class _Analysis:
         self.functions.append(function)
         self.by_start.setdefault(function.start, function)
         self.by_body.setdefault(function.body_start, function)
-        if function.name:
-            self.by_name.setdefault(function.name, []).append(function)
 
     def _body_after(self, close: int) -> int:
         """The `{` of a body after the `)` at `close` (skipping a TypeScript return type)."""
@@ -872,7 +889,7 @@ class _Analysis:
         name = None
         if probe < self.count and tokens[probe].kind == NAME:
             name = tokens[probe].value
-            self.method_names.add(probe)
+            self.definition_names.add(probe)
             probe += 1
         if probe >= self.count or not tokens[probe].punct("("):
             return
@@ -944,7 +961,7 @@ class _Analysis:
             return
         tokens = self.tokens
         is_async = tokens[index - 1].name("async")
-        self.method_names.add(index)
+        self.definition_names.add(index)
         self._add_function(
             _Function(
                 index - 1 if is_async else index,
@@ -982,18 +999,12 @@ class _Analysis:
             return
         number = self.enclosing[index]
         seen = 0
-        while number >= 0 and seen < 64:
+        while number >= 0 and seen < _MAX_NESTING:
             function = self.functions[number]
             yield function
             seen += 1
             outer = self.enclosing[function.start] if function.start < self.count else -1
             number = outer if outer != number else -1
-
-    def _scope_end(self, index: int) -> int:
-        for function in self._containing_functions(index):
-            if function.block:
-                return function.body_end
-        return self.count
 
     def _find_declarations(self) -> None:
         tokens = self.tokens
@@ -1065,15 +1076,14 @@ class _Analysis:
         if depth > _MAX_DEPTH:
             return [("{" + self._text(start, end) + "}", False)]
         operands: list[tuple[int, int]] = []
-        operand_start = index = start
-        while index < end:
+        operand_start = start
+        for index in self._top_level(start, end):
             token = self.tokens[index]
-            if token.kind == PUNCT and token.value in ("?", ":", "||", "&&", "??", "=", ","):
+            if token.punct("?", ":", "||", "&&", "??", "=", ","):
                 return [("{" + self._text(start, end) + "}", False)]
             if token.punct("+") and index > operand_start:
                 operands.append((operand_start, index))
                 operand_start = index + 1
-            index = self._skip(index) if self._is_opener(index) else index + 1
         operands.append((operand_start, end))
         if len(operands) == 1:
             return self._atom(start, end, depth)
@@ -1102,23 +1112,17 @@ class _Analysis:
                 return [("{" + first.value + "}", False)]
         if first.kind == HEAD and self._skip(start) == end:
             return self._template_parts(start, end, depth)
-        if first.punct("(") and self._skip(start) == end:
-            return self._parts(start + 1, end - 1, depth + 1)
         return [("{" + self._text(start, end) + "}", False)]
 
     def _template_parts(self, start: int, end: int, depth: int) -> list[tuple[str, bool]]:
         tokens = self.tokens
         parts: list[tuple[str, bool]] = [(tokens[start].value, True)]
-        piece = index = start + 1
-        while index < end:
-            token = tokens[index]
-            if token.kind in (MIDDLE, TAIL):
+        piece = start + 1
+        for index in self._top_level(start + 1, end):
+            if tokens[index].kind in (MIDDLE, TAIL):
                 parts.extend(self._parts(piece, index, depth + 1) or [("{}", False)])
-                parts.append((token.value, True))
+                parts.append((tokens[index].value, True))
                 piece = index + 1
-                index += 1
-            else:
-                index = self._skip(index) if self._is_opener(index) else index + 1
         return parts
 
     def _string(self, start: int, end: int) -> str:
@@ -1224,7 +1228,7 @@ class _Analysis:
             ):
                 return
             start = index - 2
-        elif index in self.method_names or (index > 0 and tokens[index - 1].name("function")):
+        elif index in self.definition_names or (index > 0 and tokens[index - 1].name("function")):
             return
         args = self._split(index + 1)
         if not args:
@@ -1376,27 +1380,56 @@ class _Analysis:
 
     # -- following response values ----------------------------------------------------------
 
-    def _add_binding(self, name: str, scope: tuple[int, int], call: int, value: _Value) -> None:
-        binding = _Binding(name, scope[0], scope[1], call, value)
+    def _add_binding(
+        self, name: str, scope: tuple[int, int], owner: int, call: int, value: _Value
+    ) -> None:
+        binding = _Binding(name, scope[0], scope[1], call, value, owner)
         if binding in self.binding_set or name in _KEYWORDS:
             return
         self.binding_set.add(binding)
-        self.bindings.setdefault(name, []).append(binding)
+        self.bindings.setdefault((name, owner), []).append(binding)
+        self.bound_names.add(name)
         self.regions[call].add(scope)
 
     def _lookup(self, name: str, index: int) -> list[_Binding]:
-        """The bindings of `name` visible at `index`: the innermost ones, unless a nested
-        function's parameter of the same name hides them."""
-        visible = [b for b in self.bindings.get(name, ()) if b.start <= index < b.end]
-        if not visible:
+        """The bindings of `name` visible at `index`: those of the innermost function that
+        has any, unless a parameter of the same name in between hides them."""
+        if name not in self.bound_names:
             return []
-        innermost = max(binding.start for binding in visible)
         for function in self._containing_functions(index):
-            if function.body_start <= innermost:
-                break
+            found = self._visible(name, function.body_start, index)
+            if found:
+                return found
             if name in self._parameter_names(function):
                 return []
-        return [binding for binding in visible if binding.start == innermost]
+        return self._visible(name, -1, index)
+
+    def _visible(self, name: str, owner: int, index: int) -> list[_Binding]:
+        found = [b for b in self.bindings.get((name, owner), ()) if b.start <= index < b.end]
+        if not found:
+            return []
+        innermost = max(binding.start for binding in found)
+        return [binding for binding in found if binding.start == innermost]
+
+    def _resolve(self, name: str, index: int) -> list[_Function]:
+        """The function of this file named `name` that code at `index` sees: declared in
+        the innermost enclosing scope that declares one, the last such declaration (as
+        in JavaScript) before `index` if any."""
+        scopes = [function.body_start for function in self._containing_functions(index)]
+        for scope in [*scopes, -1]:
+            found = self.declared.get((name, scope))
+            if found:
+                earlier = [function for function in found if function.start < index]
+                return [earlier[-1] if earlier else found[-1]]
+        return []
+
+    def _block_scope(self, index: int) -> tuple[int, int]:
+        """The body of the innermost block-bodied function around `index`, or the file
+        as (-1, count)."""
+        for function in self._containing_functions(index):
+            if function.block:
+                return function.body_start, function.body_end
+        return -1, self.count
 
     def _parameter_names(self, function: _Function) -> frozenset[str]:
         names = self.parameter_names.get(function.start)
@@ -1410,9 +1443,14 @@ class _Analysis:
         return names
 
     def _parameters(self, function: _Function) -> list[tuple[int, int]]:
-        if function.params_open >= 0:
-            return self._split(function.params_open)
-        return [(function.param, function.param + 1)] if function.param >= 0 else []
+        found = self.parameter_lists.get(function.start)
+        if found is None:
+            if function.params_open >= 0:
+                found = self._split(function.params_open)
+            else:
+                found = [(function.param, function.param + 1)] if function.param >= 0 else []
+            self.parameter_lists[function.start] = found
+        return found
 
     def _record(self, value: _Value | None, call: int) -> None:
         if value is not None and value.kind == "data" and not value.promise and value.path:
@@ -1438,7 +1476,7 @@ class _Analysis:
         if end - start == 3 and tokens[start].name("this") and tokens[start + 1].punct("."):
             start += 2
         if end - start == 1 and tokens[start].kind == NAME:
-            return self.by_name.get(tokens[start].value, [])
+            return self._resolve(tokens[start].value, start)
         return []
 
     def _bind_callback(self, entry: tuple[int, int], value: _Value, call: int) -> list[_Function]:
@@ -1455,20 +1493,26 @@ class _Analysis:
         token = self.tokens[entry[0]]
         scope = (function.body_start, function.body_end)
         if token.kind == NAME and token.value not in _KEYWORDS:
-            self._add_binding(token.value, scope, call, value)
+            self._add_binding(token.value, scope, function.body_start, call, value)
         elif token.punct("{"):
-            self._destructure(value, entry[0], scope, call, 0)
+            self._destructure(value, entry[0], scope, function.body_start, call)
 
     def _destructure(
-        self, value: _Value | None, opener: int, scope: tuple[int, int], call: int, depth: int
+        self,
+        value: _Value | None,
+        opener: int,
+        scope: tuple[int, int],
+        owner: int,
+        call: int,
+        depth: int = 0,
     ) -> None:
         """Bind the names of an object pattern `{a, b: c, d: {e}}` read from `value`."""
-        if value is None or depth > _MAX_DEPTH:
+        if value is None or value.promise or depth > _MAX_DEPTH:
             return
         tokens = self.tokens
         for a, b in self._split(opener):
             key = tokens[a]
-            if key.kind not in (NAME, STRING) or value.promise:
+            if key.kind not in (NAME, STRING):
                 continue
             member = _member(value, key.value)
             if member is None:
@@ -1476,13 +1520,13 @@ class _Analysis:
             if a + 2 < b and tokens[a + 1].punct(":"):
                 target = tokens[a + 2]
                 if target.punct("{"):
-                    self._destructure(member, a + 2, scope, call, depth + 1)
+                    self._destructure(member, a + 2, scope, owner, call, depth + 1)
                 elif target.kind == NAME:
                     self._record(member, call)
-                    self._add_binding(target.value, scope, call, member)
+                    self._add_binding(target.value, scope, owner, call, member)
             elif key.kind == NAME:
                 self._record(member, call)
-                self._add_binding(key.value, scope, call, member)
+                self._add_binding(key.value, scope, owner, call, member)
 
     def _callback_result(self, functions: list[_Function], argument: _Value) -> _Value | None:
         """What a `.then` callback returns, as far as it matters: parsed data after
@@ -1566,14 +1610,14 @@ class _Analysis:
         from or passed to. Returns the end of the first postfix chain."""
         tokens = self.tokens
         chain_end = -1
-        current: _Value | None = value
         for _ in range(_MAX_DEPTH):
-            current, end = self._postfix(current, end, call) if current is not None else (None, end)
+            followed, end = self._postfix(value, end, call)
             chain_end = end if chain_end < 0 else chain_end
-            if current is None:
+            if followed is None:
                 return chain_end
+            value = followed
             if start > 0 and tokens[start - 1].name("await"):
-                start, current = start - 1, replace(current, promise=False)
+                start, value = start - 1, replace(value, promise=False)
                 continue
             if (
                 start > 0
@@ -1586,10 +1630,8 @@ class _Analysis:
                 start, end = start - 1, end + 1
                 continue
             break
-        if current is None:
-            return chain_end
-        self._record(current, call)
-        self._context(current, start, end, call)
+        self._record(value, call)
+        self._context(value, start, end, call)
         return chain_end
 
     def _grouping(self, opener: int) -> bool:
@@ -1608,7 +1650,7 @@ class _Analysis:
         token = self.tokens[end]
         if token.punct(";", ",", ")", "]", "}") or token.kind in (MIDDLE, TAIL) or token.name("as"):
             return True
-        return token.newline_before and token.value not in _CONTINUATION
+        return token.newline_before and not _continues(token)
 
     def _context(self, value: _Value, start: int, end: int, call: int) -> None:
         if start == 0 or not self._complete(end):
@@ -1617,18 +1659,19 @@ class _Analysis:
         previous = tokens[start - 1]
         if previous.punct("="):
             target = self._assignment_target(start - 1)
-            scope = (end, self._scope_end(start))
+            owner, scope_end = self._block_scope(start)
+            scope = (end, scope_end)
             if target is not None and tokens[target].kind == NAME:
-                self._add_binding(tokens[target].value, scope, call, value)
+                self._add_binding(tokens[target].value, scope, owner, call, value)
             elif target is not None:
-                self._destructure(value, target, scope, call, 0)
+                self._destructure(value, target, scope, owner, call)
             return
-        function = self.by_body.get(start)
-        if previous.name("return") or (
-            function is not None and not function.block and function.body_end == end
-        ):
-            if function is None or function.block:
-                function = next(iter(self._containing_functions(start)), None)
+        arrow = self.by_body.get(start)
+        if arrow is not None and not arrow.block and arrow.body_end == end:
+            self.returns.setdefault(arrow.start, set()).add((value, call))
+            return
+        if previous.name("return"):
+            function = next(iter(self._containing_functions(start)), None)
             if function is not None:
                 self.returns.setdefault(function.start, set()).add((value, call))
             return
@@ -1650,14 +1693,14 @@ class _Analysis:
         `index` may reach."""
         tokens = self.tokens
         token = tokens[index]
-        if token.kind != NAME or token.value in _KEYWORDS or index in self.method_names:
+        if token.kind != NAME or token.value in _KEYWORDS or index in self.definition_names:
             return []
         if index > 0 and tokens[index - 1].punct(".", "?."):
             if not (index >= 2 and tokens[index - 2].name("this")):
                 return []
         elif index > 0 and tokens[index - 1].name("function"):
             return []
-        return self.by_name.get(token.value, [])
+        return self._resolve(token.value, index)
 
     def _assignment_target(self, equals: int) -> int | None:
         """The name (or the `{` of an object pattern) assigned at the `=` at `equals`."""
@@ -1735,7 +1778,7 @@ class _Analysis:
             if token.kind != NAME:
                 continue
             name = token.value
-            if name in self.bindings and self._is_reference(index):
+            if name in self.bound_names and self._is_reference(index):
                 for binding in self._lookup(name, index):
                     self._consume(binding.value, index, index + 1, binding.call)
             if name in returning and index + 1 < self.count and tokens[index + 1].punct("("):
@@ -1750,6 +1793,11 @@ class _Analysis:
     def _xhr_data(self, index: int, xhr_calls: list[int]) -> None:
         """`JSON.parse(xhr.responseText)` and `xhr.response` inside an XHR's handling code."""
         tokens = self.tokens
+        if tokens[index].value not in ("JSON", "response"):
+            return
+        inside = [n for n in xhr_calls if any(a <= index < b for a, b in self.regions[n])]
+        if not inside:
+            return
         if (
             tokens[index].value == "JSON"
             and index + 3 < self.count
@@ -1757,12 +1805,12 @@ class _Analysis:
             and tokens[index + 2].name("parse")
             and tokens[index + 3].punct("(")
         ):
-            inside = tokens[index + 4 : self._skip(index + 3)]
-            if any(token.name("responseText", "response") for token in inside):
-                receivers = {token.value for token in inside if token.kind == NAME}
-                call = self._xhr_call(index, xhr_calls, receivers)
-                if call is not None:
-                    self._consume(_Value("data"), index, self._skip(index + 3), call)
+            argument = tokens[index + 4 : self._skip(index + 3)]
+            if not any(token.name("responseText", "response") for token in argument):
+                return
+            names = {token.value for token in argument if token.kind == NAME}
+            named = [n for n in inside if _last_name(self.calls[n].xhr) in names]
+            self._consume(_Value("data"), index, self._skip(index + 3), (named or inside)[-1])
         elif (
             tokens[index].value == "response"
             and index >= 2
@@ -1771,25 +1819,10 @@ class _Analysis:
             and not (index + 1 < self.count and tokens[index + 1].punct("(", "="))
         ):
             start, receiver = self._receiver(index - 2)
-            call = self._xhr_call(index, xhr_calls, {receiver.rsplit(".", 1)[-1]}, receiver)
-            if call is not None:
-                self._consume(_Value("data"), start, index + 1, call)
-
-    def _xhr_call(
-        self, index: int, xhr_calls: list[int], names: set[str], receiver: str | None = None
-    ) -> int | None:
-        candidates = [
-            number for number in xhr_calls if any(a <= index < b for a, b in self.regions[number])
-        ]
-        named = [
-            number
-            for number in candidates
-            if (self.calls[number].xhr or "").rsplit(".", 1)[-1] in names or "this" in names
-        ]
-        if receiver is not None and receiver != "this" and not named:
-            return None
-        pool = named or candidates
-        return pool[-1] if pool else None
+            if receiver != "this":
+                inside = [n for n in inside if self.calls[n].xhr == receiver]
+            if inside:
+                self._consume(_Value("data"), start, index + 1, inside[-1])
 
     # -- states -----------------------------------------------------------------------------
 
@@ -1829,13 +1862,10 @@ class _Analysis:
         tokens = self.tokens
         for name, found in self.declarations.items():
             start, end = found[-1][1], found[-1][2]
-            if (
-                end - start > 3
-                and tokens[start].name("new")
-                and tokens[start + 1].name("Set")
-                and tokens[start + 2].punct("(")
-            ):
-                start, end = start + 3, end - 1
+            if end - start > 3 and tokens[start].name("new") and tokens[start + 1].name("Set"):
+                opener = self._type_arguments(start + 2)  # `new Set<string>([...])`
+                if tokens[opener].punct("(") and self._skip(opener) == end:
+                    start, end = opener + 1, end - 1
             if start >= end or not tokens[start].punct("[") or self._skip(start) != end:
                 continue
             entries = self._split(start)
@@ -1965,7 +1995,7 @@ class _Analysis:
             token = self.tokens[position]
             if (
                 token.kind != NAME
-                or token.value not in self.bindings
+                or token.value not in self.bound_names
                 or not self._is_reference(position)
             ):
                 continue
@@ -1974,7 +2004,8 @@ class _Analysis:
                 value = self._peek(binding.value, position)
                 if value is not None and value.kind == "data" and not value.promise:
                     owners.add(binding.call)
-        if not referenced:
+        names = [t.value for t in self.tokens[operand[0] : operand[1]] if t.kind == NAME]
+        if not referenced and not (names and names[-1] in _NOT_STATE_PROPERTIES):
             enclosing = [
                 (b - a, -a, number)
                 for number, ranges in self.regions.items()
@@ -2000,8 +2031,16 @@ class _Analysis:
                     tuple(sorted(self.fields[number])),
                 )
             )
-        unique = {(fact.span, fact.url, fact.method): fact for fact in found}
-        return tuple(unique[key] for key in sorted(unique))
+        return tuple(sorted(found, key=lambda fact: (fact.span, fact.url, fact.method)))
+
+
+def _last_name(dotted: str | None) -> str:
+    return (dotted or "").rsplit(".", 1)[-1]
+
+
+def _continues(token: Token) -> bool:
+    """Whether a line break next to `token` leaves the expression open (no ASI)."""
+    return token.kind in (PUNCT, NAME) and token.value in _CONTINUATION
 
 
 def _without_origin(url: str) -> str:

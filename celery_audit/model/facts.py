@@ -117,6 +117,7 @@ class ModuleTable:
     imports: tuple[Import, ...] = ()
     bindings: tuple[Binding, ...] = ()
     has_main_guard: bool = False
+    calls: tuple[str, ...] = ()  # callees of module-level call statements (`init_celery(app)`)
 
 
 # -- deep facts (libcst pass, Celery/Flask-relevant files only) -----------------------

@@ -5,6 +5,14 @@ from __future__ import annotations
 from celery_audit.audit import Report
 
 
+def baseline_note(report: Report) -> str:
+    """`2 baselined`, and how many baseline entries no finding matches any more."""
+    note = f"{len(report.baselined)} baselined"
+    if report.baseline_fixed:
+        note += f", {report.baseline_fixed} fixed since the baseline"
+    return note
+
+
 def render(report: Report, fmt: str, *, graph: str = "celery", color: bool = False) -> str | bytes:
     if fmt == "json":
         from celery_audit.report import json
@@ -26,6 +34,10 @@ def render(report: Report, fmt: str, *, graph: str = "celery", color: bool = Fal
         from celery_audit.report import sarif
 
         return sarif.render(report)
+    if fmt == "gitlab":
+        from celery_audit.report import gitlab
+
+        return gitlab.render(report)
     if fmt == "github":
         from celery_audit.report import github
 

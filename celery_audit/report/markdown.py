@@ -15,6 +15,7 @@ from celery_audit import __version__
 from celery_audit.audit import Report
 from celery_audit.model.findings import Finding, Severity
 from celery_audit.model.project import CallSite, Project, Task
+from celery_audit.report import baseline_note
 from celery_audit.report.mermaid import render_diagram
 from celery_audit.rules import AREAS, BY_CODE
 from celery_audit.topology import diagram
@@ -239,7 +240,8 @@ def render(report: Report, *, graph: str = "celery") -> str:
         f"{_plural(len(project.call_sites), 'call site')}, "
         f"{_plural(len(project.beat), 'beat entry', 'beat entries')}; "
         f"findings: {_plural(counts[Severity.ERROR], 'error')}, "
-        f"{_plural(counts[Severity.WARNING], 'warning')}, {counts[Severity.INFO]} info.",
+        f"{_plural(counts[Severity.WARNING], 'warning')}, {counts[Severity.INFO]} info"
+        f"{f' ({baseline_note(report)})' if report.baselined or report.baseline_fixed else ''}.",
         "",
         "## Current Dependencies",
         "",

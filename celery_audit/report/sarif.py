@@ -7,9 +7,7 @@ resolved to an absolute path here: the same scan gives the same bytes on every m
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +15,9 @@ from celery_audit import __version__
 from celery_audit.audit import InternalError, Report
 from celery_audit.model.findings import Finding, Severity
 from celery_audit.rules import RULES, Rule
+from celery_audit.suppress import fingerprint, fingerprints
+
+__all__ = ["as_dict", "fingerprint", "fingerprints", "render"]
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -29,25 +30,6 @@ FINGERPRINT_KEY = "celeryAudit/v1"
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 RULE_INDEX = {rule.code: index for index, rule in enumerate(RULES)}
-
-
-def fingerprint(finding: Finding) -> str:
-    """What identifies a finding across commits: never its line, so code inserted above
-    it keeps the alert open instead of closing it and opening a new one."""
-    identity = "\0".join((finding.code, finding.file, finding.scope, finding.key))
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
-
-
-def fingerprints(findings: tuple[Finding, ...]) -> list[str]:
-    """One fingerprint per finding, in order (callers pass them sorted): the second and
-    later findings with the same identity get `:2`, `:3`, ... so each stays unique."""
-    seen: Counter[str] = Counter()
-    result: list[str] = []
-    for finding in findings:
-        base = fingerprint(finding)
-        seen[base] += 1
-        result.append(base if seen[base] == 1 else f"{base}:{seen[base]}")
-    return result
 
 
 def _uri(file: str) -> str:

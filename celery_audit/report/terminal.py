@@ -12,6 +12,7 @@ from rich.text import Text
 
 from celery_audit.audit import Report
 from celery_audit.model.findings import Severity
+from celery_audit.report import baseline_note
 
 STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -70,6 +71,8 @@ def render(report: Report, *, color: bool = False) -> str:
             "entrys", "entries"
         )
     )
+    if report.baselined or report.baseline_fixed:
+        summary.append(f" ({baseline_note(report)})")
     if project.python_files == 0:
         summary.append(" — no Python files found")
     console.print(summary)

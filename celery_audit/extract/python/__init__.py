@@ -29,9 +29,9 @@ __all__ = ["DEEP_MAX_BYTES", "SourceError", "decode", "extract_python", "needs_d
 # holds no deep fact.
 _PREFILTER = re.compile(
     "|".join(
-        re.escape(word)
+        f"(?:{pattern})"
         for module in (apps, calls, config, functions, routes)
-        for word in module.VOCABULARY
+        for pattern in module.VOCABULARY
     )
 )
 

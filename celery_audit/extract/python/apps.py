@@ -34,7 +34,8 @@ CONFIG_METHODS = frozenset(
     }
 )  # fmt: skip
 
-VOCABULARY = ("Flask", "Celery", "celery", "Api", "Blueprint", "config", "conf.")
+# Regular expressions: a file matching none of them holds no fact of this gatherer.
+VOCABULARY = (r"Flask\(", "[Cc]elery", r"Api\(", r"Blueprint\(", r"conf\.", "register_blueprint")
 
 
 def _is_app_factory(callee: str) -> bool:
@@ -67,6 +68,19 @@ class AppGatherer(Gatherer):
         self.creations: list[AppCreation] = []
         self.configs: list[AppConfig] = []
         self._assigned: set[int] = set()
+        self._globals: list[set[str]] = []  # `global x` per enclosing function
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        self._globals.append(set())
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._globals.pop()
+        super().leave_FunctionDef(original_node)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        if self._globals:
+            self._globals[-1].update(item.name.value for item in node.names)
 
     def _creation(self, call: cst.Call, var: str, node: cst.CSTNode) -> None:
         callee = dotted(call.func)
@@ -78,12 +92,14 @@ class AppGatherer(Gatherer):
             main = string_value(args[0])
             if main is None and isinstance(args[0], cst.Name) and args[0].value == "__name__":
                 main = "__name__"
+        # `global celery` then `celery = Celery(...)` in a factory binds the module's name.
+        is_global = bool(self._globals) and var in self._globals[-1]
         self.creations.append(
             AppCreation(
                 callee=callee,
                 var=var,
                 span=self.span(node),
-                scope=self.scope,
+                scope="" if is_global else self.scope,
                 main=main,
                 keywords=keywords(call),
             )

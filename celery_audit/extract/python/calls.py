@@ -32,9 +32,11 @@ TASK_METHODS = frozenset(
 CANVAS_FUNCTIONS = frozenset({"chain", "group", "chord", "signature", "subtask", "send_task"})
 ID_ATTRIBUTES = frozenset({"id", "task_id"})
 
+# Regular expressions. Canvas functions (chain, group, chord) come from `celery`, a
+# word the apps gatherer's vocabulary already admits.
 VOCABULARY = (
-    ".delay", "apply_async", "send_task", ".s(", ".si(", "signature", "chain", "group",
-    "chord", "AsyncResult", "update_state", ".map(", ".starmap(", ".chunks(",
+    r"\.delay\(", "apply_async", "send_task", r"\.s\(", r"\.si\(", r"signature\(",
+    "AsyncResult", "update_state", r"\.(?:map|starmap|chunks)\(",
 )  # fmt: skip
 
 
@@ -268,8 +270,8 @@ class DispatchGatherer(Gatherer):
                 body.results[name] = index
             if carried:
                 body.carriers[name] = carried
-            if keys:
-                body.dict_keys[name] = keys
+            if keys:  # a dict built in several branches: any of its keys may be returned
+                body.dict_keys.setdefault(name, set()).update(keys)
         # `payload["task_id"] = result.id`
         for target in original_node.targets:
             sub = target.target

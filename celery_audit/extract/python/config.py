@@ -24,7 +24,7 @@ from celery_audit.model.facts import BeatEntryFacts, CelerySetting, Ref
 
 BEAT_KEYS = frozenset({"beat_schedule", "CELERYBEAT_SCHEDULE", "CELERY_BEAT_SCHEDULE"})
 
-VOCABULARY = ("beat_schedule", "BEAT_SCHEDULE", "add_periodic_task", "Config", "CELERY")
+VOCABULARY = ("beat_schedule", "BEAT_SCHEDULE", "add_periodic_task", "Config", "CELERY")  # regexes
 
 
 def _is_setting(name: str) -> bool:

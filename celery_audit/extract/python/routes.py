@@ -15,13 +15,11 @@ from celery_audit.model.facts import Ref, RouteFacts
 
 ROUTE_DECORATORS = frozenset({"route", "get", "post", "put", "patch", "delete"})
 
+# Regular expressions: route decorators and registrations; `.get(` etc. only when a URL
+# rule follows (`@bp.get("/x")`), since `.get(` alone is in nearly every file.
 VOCABULARY = (
-    "route",
-    ".get(",
-    ".post(",
-    ".put(",
-    ".patch(",
-    ".delete(",
+    r"\.route\(",
+    r"\.(?:get|post|put|patch|delete)\(\s*(?:rule\s*=\s*)?['\"]/",
     "add_url_rule",
     "add_resource",
 )

@@ -8,6 +8,7 @@ tables, so no per-file scope analysis is needed.
 from __future__ import annotations
 
 import ast
+import dataclasses
 
 from celery_audit.model.facts import Binding, Import, ModuleTable, Span
 
@@ -72,6 +73,19 @@ def _returned_wrapper(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str
     return None, False
 
 
+def _declared_global(body: list[ast.stmt]) -> set[str]:
+    """Names a function body declares `global` (not those of nested functions)."""
+    found: set[str] = set()
+    stack = list(body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.Global):
+            found.update(stmt.names)
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stack.extend(c for c in ast.iter_child_nodes(stmt) if isinstance(c, ast.stmt))
+    return found
+
+
 class _TableBuilder(ast.NodeVisitor):
     """Collects imports everywhere (with their scope) and bindings at module level,
     class level and in function bodies (app factories bind apps there)."""
@@ -82,12 +96,18 @@ class _TableBuilder(ast.NodeVisitor):
         self.scope: list[str] = []
         self.conditional = 0
         self.main_guard = False
+        self.in_main_guard = False
+        self.globals: list[set[str]] = []  # `global` names of each enclosing function
+        self.calls: list[str] = []
 
     @property
     def where(self) -> str:
         return ".".join(self.scope)
 
     def _bind(self, binding: Binding) -> None:
+        if binding.kind == "assign" and self.globals and binding.name in self.globals[-1]:
+            # `global celery` then `celery = Celery(...)`: binds the module's name.
+            binding = dataclasses.replace(binding, scope="")
         self.bindings.append(binding)
 
     def visit_Import(self, node: ast.Import) -> None:
@@ -138,8 +158,10 @@ class _TableBuilder(ast.NodeVisitor):
             )
         )
         self.scope.append(node.name)
+        self.globals.append(_declared_global(node.body))
         for stmt in node.body:
             self.visit(stmt)
+        self.globals.pop()
         self.scope.pop()
 
     visit_FunctionDef = _function
@@ -188,12 +210,14 @@ class _TableBuilder(ast.NodeVisitor):
         self._assign([node.target], node.value, node)
 
     def visit_If(self, node: ast.If) -> None:
-        if not self.scope and _is_main_guard(node.test):
-            self.main_guard = True
+        guard = not self.scope and _is_main_guard(node.test)
+        self.main_guard = self.main_guard or guard
         conditional = _is_type_checking(node.test)
         self.conditional += conditional
+        self.in_main_guard = self.in_main_guard or guard
         for stmt in node.body:
             self.visit(stmt)
+        self.in_main_guard = self.in_main_guard and not guard
         self.conditional -= conditional
         for stmt in node.orelse:
             self.visit(stmt)
@@ -206,9 +230,13 @@ class _TableBuilder(ast.NodeVisitor):
             for stmt in handler.body:
                 self.visit(stmt)
 
-    # Expressions hold no imports or statements worth descending into.
+    # Expressions hold no imports or statements worth descending into; a module-level
+    # call statement runs at import time, so its callee is kept.
     def visit_Expr(self, node: ast.Expr) -> None:
-        return None
+        if not self.scope and not self.in_main_guard and isinstance(node.value, ast.Call):
+            callee = dotted(node.value.func)
+            if callee is not None:
+                self.calls.append(callee)
 
     def generic_visit(self, node: ast.AST) -> None:
         # Only statements bind names, so only statement lists are walked (`for`, `with`,
@@ -230,4 +258,5 @@ def build_table(tree: ast.Module) -> ModuleTable:
         imports=tuple(builder.imports),
         bindings=tuple(builder.bindings),
         has_main_guard=builder.main_guard,
+        calls=tuple(builder.calls),
     )
