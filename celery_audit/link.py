@@ -69,6 +69,10 @@ VIEW_BASES = frozenset(
         "flask.views.View", "flask_smorest.MethodView",
     }
 )  # fmt: skip
+# Worker signals whose handlers run in the worker before tasks (and may push a context).
+CONTEXT_SIGNALS = frozenset(
+    f"celery.signals.{name}" for name in ("worker_process_init", "worker_init", "task_prerun")
+)
 FLASK_PROXIES = frozenset(
     {"flask.request", "flask.session", "flask.g", "flask.current_app", "flask_login.current_user"}
 )
@@ -141,6 +145,7 @@ class _AppDraft:
     set_default: bool = False
     config: list[Evidence] = field(default_factory=list)
     backend: str | None = None
+    creation_module: str | None = None  # where the folded factory's Celery() call is
 
 
 def _strings(text: str) -> list[str]:
@@ -171,6 +176,7 @@ class _Linker:
         self.functions = {(m, fn.qualname): fn for m, f in self.py.items() for fn in f.functions}
         self.classes = {(m, c.qualname): c for m, f in self.py.items() for c in f.classes}
         self._helpers: dict[str, str | None] = {}  # decorator -> app of the task it makes
+        self._signals: dict[str, tuple[Evidence, ...]] | None = None
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -318,6 +324,7 @@ class _Linker:
                         ):
                             folded[inner_name] = qualname
                             draft.obj.creation = creation
+                            draft.creation_module = callee.module
                             draft.aliases.add(inner_name)
                             draft.obj.how = f"{scope}()"
         for inner_name in folded:
@@ -336,7 +343,7 @@ class _Linker:
         creation = draft.obj.creation
         if creation is None:
             return
-        module = draft.obj.module
+        module = draft.creation_module or draft.obj.module
         for kw in creation.keywords:
             if kw.name == "include":
                 draft.include.extend(_strings(kw.value) if not kw.literal else [kw.value])
@@ -545,7 +552,8 @@ class _Linker:
         else:
             bound = [d for d in apps if d.obj.qualname == app]
         with_base = [d for d in bound if d.context_base]
-        if with_base and len(with_base) == len(bound):
+        # `base=` replaces the app's task class: its context counts only through `base=`.
+        if with_base and len(with_base) == len(bound) and base_kw is None:
             for draft in with_base:
                 provided.append(
                     Evidence(self.file_of[draft.obj.module], draft.obj.span,
@@ -553,6 +561,7 @@ class _Linker:
                 )  # fmt: skip
         for push in fn.pushes_context:
             provided.append(Evidence(file, fn.span, f"with {push.dotted}.app_context()"))
+        provided.extend(self._signal_contexts().get(self.import_root[module], ()))
         needs_app, needs_request = self._needs(module, fn, objects)
         states = sorted({s.state for s in self.py[module].states_set if s.scope == fn.qualname})
         return Task(
@@ -587,6 +596,26 @@ class _Linker:
             root=self.import_root[module],
         )
 
+    def _signal_contexts(self) -> dict[str, tuple[Evidence, ...]]:
+        """Per import root: worker signal handlers that push an app context for every
+        task (`@worker_process_init.connect` / `@task_prerun.connect` with
+        `app.app_context().push()`)."""
+        if self._signals is None:
+            found: dict[str, list[Evidence]] = {}
+            for (module, _), fn in sorted(self.functions.items()):
+                if not fn.pushes_context:
+                    continue
+                for decorator in fn.decorators:
+                    signal = decorator.ref.dotted.removesuffix(".connect")
+                    target = self.resolve(module, Ref(signal, decorator.ref.scope))
+                    if target is not None and target.name in CONTEXT_SIGNALS:
+                        found.setdefault(self.import_root[module], []).append(
+                            Evidence(self.file_of[module], decorator.span,
+                                     f"app {signal} handler pushes an app context")
+                        )  # fmt: skip
+            self._signals = {root: tuple(items) for root, items in found.items()}
+        return self._signals
+
     def _wrapper_of(self, module: str, decorator: Decorator) -> tuple[str, str, bool] | None:
         """(module, qualname, uses functools.wraps) of the wrapper function a project
         decorator puts in place of the function, following one decorator factory
@@ -615,7 +644,7 @@ class _Linker:
         return None
 
     def _needs(
-        self, module: str, fn: FunctionFacts, objects: dict[str, _Object]
+        self, module: str, fn: FunctionFacts, objects: dict[str, _Object], *, follow: bool = True
     ) -> tuple[list[Evidence], list[Evidence]]:
         """What the body reads outside any app context that needs one (app, request)."""
         file = self.file_of[module]
@@ -628,12 +657,29 @@ class _Linker:
             if target is None:
                 continue
             need = self._need(target, objects)
+            if need is None and follow:
+                # A project helper the task calls: what it needs, one call deep.
+                helper = self._function_target(target)
+                if helper is not None:
+                    inner_app, inner_request = self._needs(
+                        helper[0], helper[1], objects, follow=False
+                    )
+                    via = f" (in {helper[1].qualname}())"
+                    app += [Evidence(file, use.span, e.what + via) for e in inner_app]
+                    request += [Evidence(file, use.span, e.what + via) for e in inner_request]
+                continue
             if need is None:
                 continue
             kind, what = need
             evidence = Evidence(file, use.span, what)
             (request if kind == "request" else app).append(evidence)
         return sorted(set(app)), sorted(set(request))
+
+    def _function_target(self, target: Target) -> tuple[str, FunctionFacts] | None:
+        if not _is_function(target) or target.module is None:
+            return None
+        fn = self.functions.get((target.module, target.name[len(target.module) + 1 :]))
+        return (target.module, fn) if fn is not None else None
 
     def _need(self, target: Target, objects: dict[str, _Object]) -> tuple[str, str] | None:
         name = target.name
@@ -932,7 +978,7 @@ class _Linker:
             creation = draft.obj.creation
             if creation is None:
                 continue
-            module = draft.obj.module
+            module = draft.creation_module or draft.obj.module
             for kw in creation.keywords:
                 key = (
                     setting_name(kw.name)
@@ -1019,6 +1065,39 @@ class _Linker:
             m: next((r for r in ROLE_ORDER if r in found), "module")
             for m, found in evidence.items()
         }
+
+
+def _default_app_risks(
+    calls: list[CallSite],
+    tasks: list[Task],
+    apps: tuple[CeleryApp, ...],
+    workers: WorkerLinker,
+    roots: dict[str, str],
+) -> list[CallSite]:
+    """Mark dispatches of shared tasks that may reach Celery's fallback default app."""
+    shared = {t.qualname for t in tasks if t.app == "shared_task"}
+    task_bodies = {t.qualname for t in tasks}  # inside a worker, the worker's app is current
+    marked = []
+    closures: dict[str, set[str]] = {}
+    for call in calls:
+        risky = False
+        in_task = f"{call.module}.{call.scope}" in task_bodies
+        if call.task in shared and call.kind in ("delay", "apply_async") and not in_task:
+            mine = [a for a in apps if roots.get(a.module) == roots.get(call.module)]
+            if mine and not any(a.set_default for a in mine):
+                if call.module not in closures:
+                    closures[call.module] = workers.closure_of([call.module])
+                # An app made inside a factory is current only in the thread that ran it.
+                risky = not any(
+                    a.module in closures[call.module] and not _factory_made(a) for a in mine
+                )
+        marked.append(dataclasses.replace(call, default_app_risk=True) if risky else call)
+    return marked
+
+
+def _factory_made(app: CeleryApp) -> bool:
+    """`pkg.celery_init_app.celery_app`: created inside a function, not on import."""
+    return app.qualname.count(".") > app.module.count(".") + 1
 
 
 def _is_function(target: Target | None) -> bool:
@@ -1157,6 +1236,9 @@ def link(
         settings,
         linker.import_root,
         {key: tuple(u.ref.dotted for u in fn.uses) for key, fn in linker.functions.items()},
+    )
+    call_sites = _default_app_risks(
+        call_sites, tasks, celery_apps, worker_linker, linker.import_root
     )
     workers = []
     for f in linker.facts:

@@ -147,8 +147,13 @@ class WorkerLinker:
                 elif setting.root == root and setting.key in ("imports", "include"):
                     roots += _strings(setting.value)
         roots += list(command.include)
+        return self.closure_of(roots)
+
+    def closure_of(self, modules: Iterable[str]) -> set[str]:
+        """Every module importing `modules` loads: module-level imports, the packages
+        above each module, and what functions run at import time import."""
         seen: set[str] = set()
-        stack = [r for r in roots if self.resolver.is_module(r)]
+        stack = [r for r in modules if self.resolver.is_module(r)]
         while stack:
             module = stack.pop()
             if module in seen:

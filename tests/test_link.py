@@ -167,3 +167,82 @@ def test_large_projects_collapse_to_packages(tmp_path: Path) -> None:
     }
     full = diagram(project, scope="full", max_nodes=1000)
     assert not full.collapsed and len(full.nodes) == 58
+
+
+def test_context_from_signals_custom_bases_and_helpers(tmp_path: Path) -> None:
+    _project(tmp_path, {
+        "news/__init__.py": "",
+        "news/ext.py": """
+            from celery import Celery, Task
+            from flask_sqlalchemy import SQLAlchemy
+            db = SQLAlchemy()
+
+            def make_celery(app):
+                class ContextTask(Task):
+                    def __call__(self, *args, **kwargs):
+                        with app.app_context():
+                            return self.run(*args, **kwargs)
+                celery = Celery(app.import_name, task_cls=ContextTask)
+                return celery
+
+            class OnceTask(Task):
+                '''Runs a task at most once at a time; pushes no context.'''
+        """,
+        "news/worker.py": """
+            from flask import Flask
+            from news.ext import make_celery
+            app = Flask(__name__)
+            celery = make_celery(app)
+        """,
+        "news/helpers.py": """
+            from news.ext import db
+
+            def save_task_result(row):
+                db.session.add(row)
+                db.session.commit()
+        """,
+        "news/tasks.py": """
+            from news.worker import celery
+            from news.ext import OnceTask
+            from news.helpers import save_task_result
+
+            @celery.task
+            def covered(row):
+                save_task_result(row)
+
+            @celery.task(base=OnceTask)
+            def replaced_base(row):
+                save_task_result(row)
+        """,
+        "svc/other/__init__.py": "",
+        "svc/other/app.py": """
+            from celery import Celery, shared_task
+            from celery.signals import worker_process_init
+            from flask import Flask, current_app
+            flask_app = Flask(__name__)
+            celery = Celery("other")
+
+            @worker_process_init.connect
+            def push_context(**kwargs):
+                flask_app.app_context().push()
+
+            @shared_task
+            def uses_config():
+                return current_app.config["X"]
+        """,
+    })  # fmt: skip
+    report = audit(tmp_path, settings=Settings())
+    tasks = {t.func: t for t in report.project.tasks}
+    assert [e.what for e in tasks["covered"].needs_app_context] == [
+        "uses db.session (in save_task_result())"
+    ]
+    assert [e.what for e in tasks["covered"].context_provided_by] == [
+        "app news.worker.celery runs tasks with news.ext.make_celery.ContextTask"
+    ]
+    assert tasks["replaced_base"].context_provided_by == ()
+    assert [e.what for e in tasks["uses_config"].context_provided_by] == [
+        "app worker_process_init handler pushes an app context"
+    ]
+    assert [(f.code, f.file, f.span.line) for f in report.findings if f.code.startswith("CA2")] == [
+        ("CA201", "news/tasks.py", 11)
+    ]

@@ -25,6 +25,7 @@ TRIGGER_AND_NEAR_MISS = {
     "CA107": ("ca107_dispatch_on_non_task", "ca107_near_miss"),
     "CA108": ("ca108_dispatch_before_commit", "ca108_near_miss"),
     "CA109": ("ca109_result_never_stored", "ca109_near_miss"),
+    "CA110": ("ca110_shared_task_default_app", "ca110_near_miss"),
     "CA201": ("ca201_missing_context", "ca201_near_miss"),
     "CA202": ("ca202_request_in_task", "ca202_near_miss"),
     "CA203": ("ca203_double_context", "ca203_near_miss"),

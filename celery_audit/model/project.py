@@ -122,7 +122,9 @@ class CallSite:
     receiver resolved to one; `handler` the URL rule when the enclosing function serves
     HTTP requests; `commit_after` the line of a `db.session.commit()` later in the
     same function; `unserializable` describes arguments no serializer can send
-    (request objects, the app, sessions, ORM instances)."""
+    (request objects, the app, sessions, ORM instances); `default_app_risk` is set
+    for a `@shared_task` dispatched from a module that does not load the project's
+    Celery app when no app is `set_default()`-ed."""
 
     file: str
     span: Span
@@ -137,6 +139,7 @@ class CallSite:
     plain_function: str | None = None
     commit_after: int | None = None
     unserializable: tuple[str, ...] = ()
+    default_app_risk: bool = False
 
 
 @dataclass(frozen=True)
