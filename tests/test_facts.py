@@ -57,7 +57,8 @@ def test_seed_app_facts() -> None:
     ]
     roles = {n["id"]: n["role"] for n in data["graph"]["nodes"]}
     assert roles == {"app": "app", "config": "config", "extensions": "extensions", "models": "module",
-                     "resources": "resources", "workers": "workers"}  # fmt: skip
+                     "resources": "resources", "workers": "workers",
+                     "frontend:static/js/export.js": "frontend"}  # fmt: skip
 
 
 def test_calls_resolve_through_reexports_modules_and_aliases() -> None:
