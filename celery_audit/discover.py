@@ -57,6 +57,8 @@ def _is_virtualenv(directory: Path) -> bool:
 def _ignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
     gitignore = directory / ".gitignore"
     try:
+        if not gitignore.is_file():  # a FIFO or a device would block or never end
+            return None
         lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None

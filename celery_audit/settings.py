@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 
 from celery_audit.config import FAIL_ON, FileConfig, FileIgnore
 from celery_audit.discover import gitignore_matcher
@@ -74,14 +74,16 @@ class Settings:
 
     def ignored_in(self, file: str, code: str) -> bool:
         """Whether per-file-ignores drop `code` in `file` (relative to the scanned folder)."""
-        for entry, matches in self._file_matchers:
-            if matches(file) != entry.negated and any(code.startswith(c) for c in entry.codes):
-                return True
-        return False
+        return any(
+            _matcher(entry.patterns)(file) != entry.negated
+            and any(code.startswith(c) for c in entry.codes)
+            for entry in self.per_file_ignores
+        )
 
-    @cached_property
-    def _file_matchers(self) -> list[tuple[FileIgnore, Callable[[str], bool]]]:
-        return [(entry, gitignore_matcher(entry.patterns)) for entry in self.per_file_ignores]
+
+@lru_cache(maxsize=256)
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    return gitignore_matcher(patterns)
 
 
 def resolve(

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import re
+import stat
 import tokenize
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -27,6 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from celery_audit.extract import MAX_BYTES
 from celery_audit.model.facts import FileFacts, FileKind, FunctionFacts, Span
 from celery_audit.model.findings import Finding
 from celery_audit.settings import Settings
@@ -188,7 +190,7 @@ def apply(
     by_file = {f.source.path: f for f in facts}
     directives = {path: _read_directives(root, f) for path, f in by_file.items()}
     functions = {path: f.python.functions for path, f in by_file.items() if f.python is not None}
-    used: set[tuple[Directive, str]] = set()
+    used: set[tuple[str, Directive, str]] = set()  # (file, directive, code)
     kept = _unsuppressed(configured, directives, functions, used)
     unused = _unused(directives, functions, used, settings, ran)
     configured_unused = [f for f in (_configure(f, settings) for f in unused) if f is not None]
@@ -209,8 +211,13 @@ def _configure(finding: Finding, settings: Settings) -> Finding | None:
 
 
 def _read_directives(root: Path, facts: FileFacts) -> tuple[Directive, ...]:
+    path = root / facts.source.path
     try:
-        data = (root / facts.source.path).read_bytes()
+        # Like extraction: no FIFO or device (it could block), nothing too large to analyse.
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_BYTES:
+            return ()
+        data = path.read_bytes()
     except OSError:
         return ()
     if not MAYBE_DIRECTIVE.search(data):
@@ -239,7 +246,7 @@ def _unsuppressed(
     findings: Iterable[Finding],
     directives: dict[str, tuple[Directive, ...]],
     functions: dict[str, tuple[FunctionFacts, ...]],
-    used: set[tuple[Directive, str]],
+    used: set[tuple[str, Directive, str]],
 ) -> list[Finding]:
     kept = []
     for finding in findings:
@@ -248,7 +255,7 @@ def _unsuppressed(
             lines = _marking_lines(functions.get(finding.file, ()), finding.span)
             matched = [d for d in candidates if d.whole_file or d.line in lines]
             if matched:
-                used.update((d, finding.code) for d in matched)
+                used.update((finding.file, d, finding.code) for d in matched)
                 continue
         kept.append(finding)
     return kept
@@ -257,7 +264,7 @@ def _unsuppressed(
 def _unused(
     directives: dict[str, tuple[Directive, ...]],
     functions: dict[str, tuple[FunctionFacts, ...]],
-    used: set[tuple[Directive, str]],
+    used: set[tuple[str, Directive, str]],
     settings: Settings,
     ran: Collection[str],
 ) -> list[Finding]:
@@ -275,7 +282,7 @@ def _unused(
                 for code in directive.codes
                 if code != rule.code
                 and code in ran
-                and (directive, code) not in used
+                and (file, directive, code) not in used
                 and not settings.ignored_in(file, code)
             ]
             if directive.codes and not unused:

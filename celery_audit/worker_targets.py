@@ -61,7 +61,11 @@ class WorkerLinker:
 
     # -- -A ----------------------------------------------------------------------------
 
-    def _judge(self, target: Target | None, text: str, module: str) -> Resolution | None:
+    def _judge(
+        self, target: Target | None, text: str, module: str, *, lookup: bool = False
+    ) -> Resolution | None:
+        """`lookup`: the object was picked by Celery's `module.app` lookup (CA505's
+        trap), not named explicitly."""
         if target is None:
             return None
         name = self.app_aliases.get(target.name, target.name)
@@ -69,9 +73,13 @@ class WorkerLinker:
             name = self._stored_app(module) or name
         if name in self.apps:
             return Resolution(app=name, module=module)
-        if name in self.flask:
+        if name in self.flask and lookup:
             problem = f"`{text}` picks the Flask app `{name}`, not a Celery app"
             return Resolution(problem=problem, flask=name, module=module)
+        if name in self.flask:
+            return Resolution(
+                problem=f"`{text}` names the Flask app `{name}`, not a Celery app", module=module
+            )
         if target.kind == "module":
             return None
         return Resolution(
@@ -102,7 +110,7 @@ class WorkerLinker:
         for attr in ("app", "celery"):
             target = self.resolver.resolve_name(module, attr)
             if target is not None and target.kind != "module":
-                found = self._judge(target, f"-A {module}", module)
+                found = self._judge(target, f"-A {module}", module, lookup=attr == "app")
                 return found or Resolution(
                     problem=f"`{module}.{attr}` is not a Celery app", module=module
                 )

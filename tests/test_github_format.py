@@ -59,6 +59,7 @@ def test_seed_app_annotations() -> None:
     assert [(f["code"], f["file"], f["line"]) for f in findings] == [
         ("CA101", "resources.py", 21),
         ("CA102", "resources.py", 21),
+        ("CA601", "static/js/export.js", 16),
         ("CA201", "workers.py", 65),
         ("CA104", "workers.py", 97),
         ("CA301", "workers.py", 97),
@@ -69,6 +70,8 @@ def test_seed_app_annotations() -> None:
         "title=CA101 app-bound-task-call",
         "::notice file=resources.py,line=21,endLine=21,col=16,endColumn=56,"
         "title=CA102 task-id-exposed",
+        "::notice file=static/js/export.js,line=16,endLine=16,col=7,endColumn=38,"
+        "title=CA601 frontend-status-contract",
         "::error file=workers.py,line=65,endLine=65,col=5,endColumn=25,"
         "title=CA201 task-missing-app-context",
         "::warning file=workers.py,line=97,endLine=97,col=5,endColumn=27,"
@@ -89,7 +92,7 @@ def test_one_line_per_finding_ending_in_a_newline() -> None:
     report = fixture_report("seed_app")
     text = github.render(report)
     assert text.endswith("\n")
-    assert text.count("\n") == len(report.findings) == 6
+    assert text.count("\n") == len(report.findings) == 7
 
 
 def test_unknown_end_column_is_left_out() -> None:
@@ -103,7 +106,7 @@ def test_unknown_end_column_is_left_out() -> None:
 def test_warning_without_fix_and_escaped_properties() -> None:
     report = fixture_report("seed_app")
     odd = dataclasses.replace(
-        report.findings[2],
+        next(f for f in report.findings if f.code == "CA201"),
         severity=Severity.WARNING,
         file="odd, name:1.py",
         span=Span(3, 2, 4, 7),

@@ -246,3 +246,28 @@ def test_context_from_signals_custom_bases_and_helpers(tmp_path: Path) -> None:
     assert [(f.code, f.file, f.span.line) for f in report.findings if f.code.startswith("CA2")] == [
         ("CA201", "news/tasks.py", 11)
     ]
+
+
+def test_service_rules_are_judged_per_project(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import FIXTURES
+
+    shutil.copytree(FIXTURES / "ca503_beat_not_started", tmp_path / "a")
+    shutil.copytree(FIXTURES / "ca503_near_miss" / "compose_beat", tmp_path / "b")
+    report = audit(tmp_path, settings=Settings())
+    assert [(f.file, f.code) for f in report.findings if f.code == "CA503"] == [
+        ("a/bakery/config.py", "CA503")
+    ]
+
+
+def test_an_explicit_flask_attribute_is_unresolved_not_the_lookup_trap(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import FIXTURES
+
+    shutil.copytree(FIXTURES / "ca505_worker_target_is_flask_app" / "single_module", tmp_path / "p")
+    procfile = tmp_path / "p" / "Procfile"
+    procfile.write_text(procfile.read_text().replace("-A app ", "-A app:app "))
+    codes = {(f.file, f.code) for f in audit(tmp_path, settings=Settings()).findings}
+    assert ("p/Procfile", "CA501") in codes and ("p/Procfile", "CA505") not in codes

@@ -69,7 +69,21 @@ from pathlib import PurePosixPath
 
 from celery_audit.model.facts import FrontendCallFacts, Span
 
-__all__ = ["Token", "extract_frontend", "script_source", "tokenize"]
+__all__ = [
+    "HEAD",
+    "JINJA",
+    "MIDDLE",
+    "NAME",
+    "NUMBER",
+    "PUNCT",
+    "REGEX",
+    "STRING",
+    "TAIL",
+    "Token",
+    "extract_frontend",
+    "script_source",
+    "tokenize",
+]
 
 # -- which parts of a file are JavaScript -------------------------------------------------
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from celery_audit.model.facts import Span
 from celery_audit.model.findings import Finding, Related
-from celery_audit.model.project import FrontendCall, Project, StatusEndpoint
+from celery_audit.model.project import FrontendCall, Project, StatusEndpoint, WorkerCommand
 
 
 def finding(
@@ -67,3 +67,16 @@ def string_references(project: Project) -> list[StringReference]:
 def status_endpoints_of(project: Project, call: FrontendCall) -> list[StatusEndpoint]:
     """The task-status views a frontend request reaches."""
     return [e for e in project.status_endpoints if e.route in call.routes]
+
+
+def commands_by_project(project: Project) -> dict[str, list[WorkerCommand]]:
+    """Celery commands per import root (project), by the app their -A resolves to.
+    A command whose app is unknown counts for every project: it may serve any."""
+    roots = {m.name: m.root for m in project.modules}
+    app_roots = {a.qualname: roots.get(a.module, "") for a in project.celery_apps}
+    every = sorted(set(roots.values()) | set(app_roots.values()))
+    found: dict[str, list[WorkerCommand]] = {root: [] for root in every}
+    for command in project.worker_commands:
+        for root in [app_roots[command.app]] if command.app in app_roots else every:
+            found.setdefault(root, []).append(command)
+    return found

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 
 from celery_audit.model.findings import Finding, Related
 from celery_audit.model.project import Project
-from celery_audit.rules.base import finding
+from celery_audit.rules.base import commands_by_project, finding
 
 NAME = "beat-not-started"
 SEVERITY = "warning"
@@ -41,18 +41,20 @@ FIX = "Start beat: a `celery -A ... beat` service (or -B on exactly one worker).
 
 
 def check(project: Project) -> Iterator[Finding]:
-    commands = project.worker_commands
-    if not commands or not project.beat:
-        return
-    if any(c.subcommand == "beat" or c.beat for c in commands):
-        return
-    first = min(project.beat, key=lambda e: (e.file, e.span.line))
-    yield finding(
-        NAME,
-        f"{len(project.beat)} beat entr{'y' if len(project.beat) == 1 else 'ies'} but no service starts "
-        "celery beat (or a worker with -B): periodic tasks never run",
-        first.file,
-        first.span,
-        related=tuple(Related(c.file, c.span.line, c.command) for c in commands),
-        key="beat",
-    )
+    roots = {m.name: m.root for m in project.modules}
+    commands = commands_by_project(project)
+    for root in sorted({roots.get(e.module, "") for e in project.beat}):
+        mine = commands.get(root, [])
+        if not mine or any(c.subcommand == "beat" or c.beat for c in mine):
+            continue
+        entries = [e for e in project.beat if roots.get(e.module, "") == root]
+        first = min(entries, key=lambda e: (e.file, e.span.line))
+        yield finding(
+            NAME,
+            f"{len(entries)} beat entr{'y' if len(entries) == 1 else 'ies'} but no service starts "
+            "celery beat (or a worker with -B): periodic tasks never run",
+            first.file,
+            first.span,
+            related=tuple(Related(c.file, c.span.line, c.command) for c in mine),
+            key=f"beat:{root}",
+        )

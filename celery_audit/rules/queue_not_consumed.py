@@ -33,7 +33,7 @@ from collections.abc import Iterator
 
 from celery_audit.model.findings import Finding, Related
 from celery_audit.model.project import Project
-from celery_audit.rules.base import finding
+from celery_audit.rules.base import commands_by_project, finding
 
 NAME = "queue-not-consumed"
 SEVERITY = "warning"
@@ -44,12 +44,15 @@ DEFAULT_QUEUE = "celery"
 
 
 def check(project: Project) -> Iterator[Finding]:
-    workers = [c for c in project.worker_commands if c.subcommand in ("worker", "multi")]
-    if not any(w.queues for w in workers):
-        return
-    consumed = {q for w in workers for q in (w.queues or (DEFAULT_QUEUE,))}
+    commands = commands_by_project(project)
     for task in project.tasks:
-        if task.queue is None or task.queue in consumed:
+        if task.queue is None:
+            continue
+        workers = [c for c in commands.get(task.root, []) if c.subcommand in ("worker", "multi")]
+        if not any(w.queues for w in workers):
+            continue
+        consumed = {q for w in workers for q in (w.queues or (DEFAULT_QUEUE,))}
+        if task.queue in consumed:
             continue
         yield finding(
             NAME,

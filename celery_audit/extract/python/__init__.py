@@ -40,14 +40,17 @@ _PREFILTER = re.compile(
 # modules) come near it.
 DEEP_MAX_BYTES = 1024 * 1024
 
-# ast, the module table and libcst all recurse over the tree. A valid file can nest
-# deeper than the default recursion limit allows (libcst spends several frames per
-# level: a few hundred implicitly concatenated strings or a long `elif` chain is
-# enough), so a RecursionError is retried once in a thread whose stack is large enough
-# for a high limit. The limit is per process: one retry at a time.
-_RETRY_STACK_BYTES = 256 * 1024 * 1024
-_RETRY_RECURSION_LIMIT = 50_000
-_retry_lock = threading.Lock()
+# The module table and libcst recurse over the tree, libcst by several frames per
+# level and its parser in native code, where running out of stack is a segmentation
+# fault, not an exception. Python's parser (at its default limits) bounds how deep a
+# tree can be; libcst still nests what ast keeps flat (thousands of `and` operands,
+# implicitly concatenated strings), and valid code nests deeper than the default
+# recursion limit allows (a long `elif` chain). So both run in a thread whose stack
+# holds any file under DEEP_MAX_BYTES, with a recursion limit to match. The limit is
+# per process: one such thread at a time.
+_STACK_BYTES = 256 * 1024 * 1024
+_RECURSION_LIMIT = 50_000
+_stack_lock = threading.Lock()
 
 _T = TypeVar("_T")
 
@@ -67,7 +70,8 @@ def decode(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        if "unknown encoding" in str(error):
+        if not str(error).startswith("invalid or missing encoding declaration"):
+            # An unknown codec, or a UTF-8 byte-order mark with another coding cookie.
             raise SourceError(f"cannot decode: {error}", Span(1)) from None
         encoding = "utf-8"  # undecodable first lines: let the decode below say where
     try:
@@ -90,46 +94,46 @@ def _parse(text: str) -> ast.Module:
         line = error.lineno or 1
         column = error.offset or 1
         raise SourceError(f"syntax error: {error.msg}", Span(line, column)) from None
+    except RecursionError:
+        raise SourceError("cannot parse: nested too deeply (RecursionError)", Span(1)) from None
+    except MemoryError:
+        # Python's parser also says so when a statement is too complex for its stack.
+        raise SourceError("cannot parse: too large or too complex (MemoryError)", Span(1)) from None
     except ValueError as error:
         raise SourceError(f"cannot parse: {error}", Span(1)) from None
 
 
-def _table(text: str) -> ModuleTable:
-    return build_table(_parse(text))
-
-
-def _with_deep_stack(function: Callable[..., _T], *args: object) -> _T:
-    """`function(*args)`; on RecursionError, once more in a thread with a large stack
-    and a high recursion limit. Exceptions of the second attempt propagate."""
-    try:
-        return function(*args)
-    except RecursionError:
-        pass
+def _with_large_stack(function: Callable[..., _T], *args: object) -> _T:
+    """`function(*args)` run in a thread with a large stack and a high recursion
+    limit; its exception, if any, is raised here. Where the platform refuses such a
+    thread, the call runs here, with the limits in force."""
     outcome: list[_T] = []
     failure: list[BaseException] = []
 
-    def attempt() -> None:
+    def run() -> None:
         try:
             outcome.append(function(*args))
         except BaseException as error:  # handed over to the calling thread
             failure.append(error)
 
-    with _retry_lock:
+    with _stack_lock:
         limit = sys.getrecursionlimit()
         try:
-            stack = threading.stack_size(_RETRY_STACK_BYTES)
-        except (ValueError, RuntimeError):  # the platform cannot give a larger stack
-            raise RecursionError("maximum recursion depth exceeded") from None
-        sys.setrecursionlimit(max(limit, _RETRY_RECURSION_LIMIT))
+            previous = threading.stack_size(_STACK_BYTES)
+        except (ValueError, RuntimeError):
+            return function(*args)
+        # A daemon, so that Ctrl-C is not held up by the file being analysed.
+        worker = threading.Thread(target=run, name="celery-audit-extract", daemon=True)
         try:
-            worker = threading.Thread(target=attempt, name="celery-audit-deep-stack")
-            try:
-                worker.start()
-            finally:
-                threading.stack_size(stack)
+            sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+            worker.start()
+        except RuntimeError:  # no memory for the stack
+            sys.setrecursionlimit(limit)
+            return function(*args)
+        finally:
+            threading.stack_size(previous)
+        try:
             worker.join()
-        except RuntimeError:  # no memory for the thread's stack
-            raise RecursionError("maximum recursion depth exceeded") from None
         finally:
             sys.setrecursionlimit(limit)
     if failure:
@@ -150,24 +154,26 @@ def extract_python(data: bytes, vocabulary: tuple[str, ...] = ()) -> PythonFacts
     cannot be done (too large, too deep for libcst): that error keeps the module table
     as its `partial` facts."""
     text = decode(data)
+    tree = _parse(text)
+    return _with_large_stack(_analyse, text, tree, len(data), vocabulary)
+
+
+def _analyse(text: str, tree: ast.Module, size: int, vocabulary: tuple[str, ...]) -> PythonFacts:
     try:
-        table = _with_deep_stack(_table, text)
+        table = build_table(tree)
     except RecursionError:
         raise SourceError("cannot parse: nested too deeply (RecursionError)", Span(1)) from None
-    except MemoryError:
-        # Python's parser reports a statement too complex for its stack this way too.
-        raise SourceError("cannot parse: too large or too complex (MemoryError)", Span(1)) from None
     if not needs_deep_pass(text, vocabulary):
         return PythonFacts(table=table)
     partial = PythonFacts(table=table)
-    if len(data) > DEEP_MAX_BYTES:
+    if size > DEEP_MAX_BYTES:
         raise SourceError(
             f"skipped: too large for the deep pass (over {DEEP_MAX_BYTES // (1024 * 1024)} MB)",
             Span(1),
             partial=partial,
         )
     try:
-        return _with_deep_stack(_deep, text, table)
+        return _deep(text, table)
     except RecursionError:
         message = "skipped: nested too deeply for the deep pass (RecursionError)"
     except MemoryError:
