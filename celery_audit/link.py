@@ -873,6 +873,7 @@ class _Linker:
                             module, dispatch.scope, dispatch.span.line, objects
                         ),
                         unserializable=self._unserializable(module, dispatch, objects),
+                        queue=dispatch.queue,
                     )
                 )
         return sorted(found, key=lambda c: (c.file, c.span.line, c.span.column)), by_name

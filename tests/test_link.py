@@ -271,3 +271,38 @@ def test_an_explicit_flask_attribute_is_unresolved_not_the_lookup_trap(tmp_path:
     procfile.write_text(procfile.read_text().replace("-A app ", "-A app:app "))
     codes = {(f.file, f.code) for f in audit(tmp_path, settings=Settings()).findings}
     assert ("p/Procfile", "CA501") in codes and ("p/Procfile", "CA505") not in codes
+
+
+def test_queues_from_apply_async_and_task_routes(tmp_path: Path) -> None:
+    _project(tmp_path, {
+        "Procfile": "worker: celery -A shop.ext:celery worker -Q celery,mail\n",
+        "shop/__init__.py": "",
+        "shop/ext.py": """
+            from celery import Celery
+            celery = Celery("shop", include=["shop.tasks"])
+            celery.conf.update(task_routes={"shop.tasks.report*": {"queue": "reports"},
+                                            "shop.tasks.notify": {"queue": "mail"}})
+        """,
+        "shop/tasks.py": """
+            from shop.ext import celery
+
+            @celery.task
+            def report_daily(): ...
+
+            @celery.task
+            def notify(): ...
+
+            def kick():
+                notify.apply_async(queue="urgent")
+                notify.apply_async(queue="mail")
+        """,
+    })  # fmt: skip
+    found = [
+        (f.file, f.span.line, f.message.split(" is routed")[0])
+        for f in audit(tmp_path, settings=Settings()).findings
+        if f.code == "CA504"
+    ]
+    assert found == [
+        ("shop/tasks.py", 5, "task `report_daily` (task_routes)"),
+        ("shop/tasks.py", 11, "`notify.apply_async(queue=...)`"),
+    ]

@@ -244,6 +244,7 @@ class Dispatch:
     id_returned: bool = False
     callee: str | None = None
     args: tuple[DispatchArg, ...] = ()
+    queue: str | None = None  # `apply_async(queue="reports")`
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,7 @@ class CallSite:
     commit_after: int | None = None
     unserializable: tuple[str, ...] = ()
     default_app_risk: bool = False
+    queue: str | None = None
 
 
 @dataclass(frozen=True)

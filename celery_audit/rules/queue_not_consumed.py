@@ -23,14 +23,21 @@ Use instead:
 worker: celery -A app:celery worker -Q default,emails,reports
 ```
 
+Queues come from the task decorator's `queue=`, `apply_async(queue=...)` and a
+literal `task_routes` mapping (exact names and globs).
+
 ## Known problems
-Routes from `task_routes` and `apply_async(queue=...)` are not read yet.
+Routes computed at run time (a router function, a mapping built in code) are not
+judged.
 """
 
 from __future__ import annotations
 
+import ast
+import fnmatch
 from collections.abc import Iterator
 
+from celery_audit.model.facts import Span
 from celery_audit.model.findings import Finding, Related
 from celery_audit.model.project import Project
 from celery_audit.rules.base import commands_by_project, finding
@@ -43,24 +50,79 @@ FIX = "Add the queue to a worker's -Q list, or route the task to a consumed queu
 DEFAULT_QUEUE = "celery"
 
 
+def _routes(project: Project, root: str) -> dict[str, str]:
+    """task name (or glob) -> queue, from a literal `task_routes` mapping."""
+    found: dict[str, str] = {}
+    for setting in project.settings:
+        if setting.root != root or setting.key != "task_routes":
+            continue
+        try:
+            value = ast.literal_eval(setting.value)
+        except (ValueError, SyntaxError):
+            continue  # computed routes: not judged
+        if isinstance(value, dict):
+            for pattern, route in value.items():
+                if (
+                    isinstance(pattern, str)
+                    and isinstance(route, dict)
+                    and isinstance(route.get("queue"), str)
+                ):
+                    found[pattern] = route["queue"]
+    return found
+
+
+def _uses(project: Project, root: str) -> list[tuple[str, str, str, Span, str]]:
+    """(queue, what, file, span, scope) of every queue a task of the project is sent to."""
+    tasks = {t.qualname: t for t in project.tasks if t.root == root}
+    found = [
+        (t.queue, f"task `{t.func}`", t.file, t.def_span, t.func) for t in tasks.values() if t.queue
+    ]
+    roots = {m.name: m.root for m in project.modules}
+    for call in project.call_sites:
+        if call.queue and roots.get(call.module, "") == root:
+            found.append(
+                (
+                    call.queue,
+                    f"`{call.target}.{call.kind}(queue=...)`",
+                    call.file,
+                    call.span,
+                    call.scope,
+                )
+            )
+    routes = _routes(project, root)
+    for task in tasks.values():
+        for pattern, queue in routes.items():
+            if task.queue is None and fnmatch.fnmatchcase(task.name, pattern):
+                found.append(
+                    (
+                        queue,
+                        f"task `{task.func}` (task_routes)",
+                        task.file,
+                        task.def_span,
+                        task.func,
+                    )
+                )
+                break
+    return found
+
+
 def check(project: Project) -> Iterator[Finding]:
     commands = commands_by_project(project)
-    for task in project.tasks:
-        if task.queue is None:
-            continue
-        workers = [c for c in commands.get(task.root, []) if c.subcommand in ("worker", "multi")]
+    for root in sorted({m.root for m in project.modules}):
+        workers = [c for c in commands.get(root, []) if c.subcommand in ("worker", "multi")]
         if not any(w.queues for w in workers):
             continue
         consumed = {q for w in workers for q in (w.queues or (DEFAULT_QUEUE,))}
-        if task.queue in consumed:
-            continue
-        yield finding(
-            NAME,
-            f"task `{task.func}` is routed to queue `{task.queue}`, which no worker consumes "
-            f"(workers consume: {', '.join(sorted(consumed))})",
-            task.file,
-            task.def_span,
-            related=tuple(Related(w.file, w.span.line, w.command) for w in workers),
-            scope=task.func,
-            key=f"{task.name}:{task.queue}",
-        )
+        for queue, what, file, span, scope in _uses(project, root):
+            if queue in consumed:
+                continue
+            yield finding(
+                NAME,
+                f"{what} is routed to queue `{queue}`, which no worker consumes "
+                f"(workers consume: {', '.join(sorted(consumed))})",
+                file,
+                span,
+                related=tuple(Related(w.file, w.span.line, w.command) for w in workers),
+                scope=scope,
+                key=f"{what}:{queue}",
+            )

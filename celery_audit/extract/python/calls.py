@@ -153,7 +153,8 @@ class DispatchGatherer(Gatherer):
                 return
             self._add(node, Dispatch(method, self.span(node), self.scope,
                                      receiver=receiver, task_name=task_name,
-                                     args=self._args(node, method)))  # fmt: skip
+                                     args=self._args(node, method),
+                                     queue=string_value(keyword(node, "queue"))))  # fmt: skip
             return
         callee = dotted(func)
         if callee is None:
