@@ -263,17 +263,9 @@ def _scan_group(s: str, i: int, opener: str) -> int:
     n = len(s)
     while i < n:
         c = s[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "'":
-            i = _close_quote(s, i + 1)
-            continue
-        if c == '"':
-            i = _scan_double(s, i + 1)
-            continue
-        if c == "`":
-            i = _scan_backtick(s, i + 1)
+        skipped = _skip_quoted(s, i)
+        if skipped is not None:
+            i = skipped
             continue
         if c == opener:
             depth += 1
@@ -283,6 +275,20 @@ def _scan_group(s: str, i: int, opener: str) -> int:
                 return i + 1
         i += 1
     return n
+
+
+def _skip_quoted(s: str, i: int) -> int | None:
+    """The index after the escape or quoted run starting at `s[i]`, or None."""
+    c = s[i]
+    if c == "\\":
+        return i + 2
+    if c == "'":
+        return _close_quote(s, i + 1)
+    if c == '"':
+        return _scan_double(s, i + 1)
+    if c == "`":
+        return _scan_backtick(s, i + 1)
+    return None
 
 
 def _scan_word(s: str, i: int) -> int:
@@ -300,17 +306,8 @@ def _scan_word(s: str, i: int) -> int:
             if depth == 0:
                 break
             depth -= 1
-        elif c == "\\":
-            i += 2
-            continue
-        elif c == "'":
-            i = _close_quote(s, i + 1)
-            continue
-        elif c == '"':
-            i = _scan_double(s, i + 1)
-            continue
-        elif c == "`":
-            i = _scan_backtick(s, i + 1)
+        elif (skipped := _skip_quoted(s, i)) is not None:
+            i = skipped
             continue
         elif c == "$" and i + 1 < n and s[i + 1] in "({":
             i = _scan_group(s, i + 2, s[i + 1])
