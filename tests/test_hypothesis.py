@@ -10,7 +10,9 @@ process boundaries and are cached), and link into a project beside a small valid
 
 from __future__ import annotations
 
+import ast
 import pickle
+import warnings
 
 import pytest
 from conftest import FIXTURES
@@ -45,6 +47,42 @@ SEEDS = sorted(
     path.read_bytes()
     for path in FIXTURES.rglob("*.py")
     if path.is_file() and path.stat().st_size < 20_000
+)
+
+# Whole statements, valid wherever a statement may stand: spliced into valid programs
+# at a statement's indentation, they make programs that the deep pass reads in full.
+STATEMENTS = (
+    "celery = Celery(__name__, include=['tasks'], task_cls='pkg.ext:ContextTask')\n",
+    "result = export.delay(1, key='k')\n",
+    "export.apply_async(args=(1,), queue='reports', countdown=5)\n",
+    "celery.send_task('pkg.ext.export', args=[1])\n",
+    "chain(export.s(1), export.si(2), group(export.s(3)))()\n",
+    "state = AsyncResult(task_id).state\n",
+    "celery.conf.beat_schedule = {'k': {'task': 'pkg.ext.export', 'schedule': 5.0}}\n",
+    "celery.conf.update(task_serializer='json', beat_schedule={'b': {'task': 't'}})\n",
+    "app.config['CELERY'] = dict(broker_url='redis://', beat_schedule={})\n",
+    "celery.Task = ContextTask\n",
+    "sender.add_periodic_task(10.0, export.s(1), name='p')\n",
+    "from celery import shared_task as st, Celery\n",
+    "from .ext import celery, export\n",
+    "from . import *\n",
+    "from flask import current_app, request, g, Flask\n",
+    "import celery.app.base as base\n",
+    "task = tasks.export\n",
+    "with app.app_context():\n    export.delay(current_app.name)\n",
+    "with create_app().app_context():\n    db.session.commit()\n",
+    "@celery.task(bind=True, name='x.y')\ndef job(self, n):\n"
+    "    self.update_state(state='PROGRESS', meta={'n': n})\n"
+    "    return current_app.config[n]\n",
+    "@shared_task\n@wrapper\ndef plain():\n    return db.session.query(Model).all()\n",
+    "@app.route('/status/<task_id>', methods=['GET'])\ndef status(task_id):\n"
+    "    result = export.AsyncResult(task_id)\n"
+    "    return jsonify({'state': result.state, 'id': result.id})\n",
+    "class ContextTask(celery.Task):\n    def __call__(self, *args, **kwargs):\n"
+    "        with app.app_context():\n            return self.run(*args, **kwargs)\n",
+    "class Config:\n    CELERY_BROKER_URL = 'redis://'\n    CELERYBEAT_SCHEDULE = {}\n",
+    "def wrapper(f):\n    def inner(*a, **k):\n        return f(*a, **k)\n    return inner\n",
+    "if TYPE_CHECKING:\n    from .ext import app\n",
 )
 
 # Whole lines that pull a file into the deep pass, and fragments that break it.
@@ -132,12 +170,39 @@ def _app_facts() -> FileFacts:
 APP = _app_facts()
 
 
+def _parses(source: bytes) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(source.decode("utf-8"))
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return False
+    return True
+
+
 def _insert_lines(source: str, lines: list[tuple[int, str]]) -> str:
     """`source` with each line inserted before the line at index % (number of lines)."""
     result = source.splitlines(keepends=True) or [""]
     for index, line in lines:
         result.insert(index % (len(result) + 1), line)
     return "".join(result)
+
+
+VALID_SEEDS = [seed for seed in SEEDS if _parses(seed)]
+
+
+@st.composite
+def spliced(draw: st.DrawFn) -> bytes:
+    """A valid fixture file with whole statements inserted at statements' indentation:
+    mostly still valid, so the deep pass reads it."""
+    lines = draw(st.sampled_from(VALID_SEEDS)).decode("utf-8").splitlines(keepends=True)
+    for _ in range(draw(st.integers(1, 5))):
+        at = draw(st.integers(0, len(lines)))
+        following = lines[at] if at < len(lines) else ""
+        indent = following[: len(following) - len(following.lstrip(" "))]
+        statement = draw(st.sampled_from(STATEMENTS))
+        lines[at:at] = [indent + line for line in statement.splitlines(keepends=True)]
+    return "".join(lines).encode("utf-8")
 
 
 @st.composite
@@ -182,6 +247,7 @@ def _with_vocabulary(programs: st.SearchStrategy[str]) -> st.SearchStrategy[byte
 
 
 SOURCES: list[st.SearchStrategy[bytes]] = [
+    spliced(),
     mutated(),
     st.binary(max_size=2000),
     _with_vocabulary(st.text(max_size=400)),
@@ -199,6 +265,7 @@ def _check(path: str, data: bytes) -> None:
     assert facts.source == source
     assert facts.python is not None or facts.problems
     assert pickle.loads(pickle.dumps(facts)) == facts
+    assert extract_bytes(source, data) == facts  # deterministic: safe to cache
     project = link("root", [APP, facts], root_packages=())
     assert {p.file for p in project.problems} == ({path} if facts.problems else set())
 

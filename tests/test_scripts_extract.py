@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from celery_audit.extract.errors import SourceError
 from celery_audit.extract.scripts import extract_scripts
 from celery_audit.model.facts import Span, WorkerCommandFacts
 
@@ -602,11 +603,23 @@ def test_comment_lines_yield_nothing(path: str, text: str) -> None:
     assert extract_scripts(path, text) == ()
 
 
-@pytest.mark.parametrize(
-    "path", ["docker-compose.yml", "compose.yaml", ".github/workflows/ci.yml", "k8s/w.yaml"]
-)
+BROKEN_YAML = "services:\n  worker:\n    command: [celery, -A\n  x: : y\n"
+
+
+@pytest.mark.parametrize("path", [".github/workflows/ci.yml", "k8s/w.yaml"])
 def test_invalid_yaml_yields_nothing(path: str) -> None:
-    assert extract_scripts(path, "services:\n  worker:\n    command: [celery, -A\n  x: : y\n") == ()
+    # Other YAML is often a template (Helm) before rendering: no facts, no finding.
+    assert extract_scripts(path, BROKEN_YAML) == ()
+
+
+@pytest.mark.parametrize("path", ["docker-compose.yml", "compose.yaml"])
+def test_invalid_compose_yaml_is_a_source_error(path: str) -> None:
+    with pytest.raises(SourceError) as raised:
+        extract_scripts(path, BROKEN_YAML)
+    assert (raised.value.message, raised.value.span.line) == (
+        "invalid YAML: expected ',' or ']', but got ':'",
+        4,
+    )
 
 
 @pytest.mark.parametrize(
@@ -760,5 +773,11 @@ def test_non_ini_conf_is_read_as_upstart_and_others_yield_nothing() -> None:
     text=st.text(alphabet=st.sampled_from(list("celry -AQ\\\n\t\"'$(){}[]:=;&|<>#@,")), max_size=80)
 )
 def test_no_input_raises(path: str, text: str) -> None:
-    facts = extract_scripts(path, text)
+    """Nothing escapes but SourceError, which a compose file that is not YAML raises
+    on purpose (it becomes CA001)."""
+    try:
+        facts = extract_scripts(path, text)
+    except SourceError:
+        assert path.startswith(("docker-compose", "compose"))
+        return
     assert isinstance(facts, tuple)

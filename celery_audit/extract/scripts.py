@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from celery_audit.extract.errors import SourceError
 from celery_audit.model.facts import Span, WorkerCommandFacts
 
 Position = tuple[int, int]  # (line, column), both 1-based
@@ -1503,11 +1504,21 @@ def _read_ci_step(entries: dict[str, _Entry], lines: list[str], reader: _Reader)
 
 
 def _read_yaml(name: str, text: str, reader: _Reader) -> None:
+    named = name.startswith(("docker-compose", "compose"))
     try:
         documents = [d for d in yaml.compose_all(text, Loader=yaml.SafeLoader) if d is not None]
+    except yaml.MarkedYAMLError as error:
+        # A compose file that does not parse is a finding (CA001); other YAML (Helm
+        # templates, say) is often not YAML before rendering: no facts, no noise.
+        if not named:
+            return
+        mark = error.problem_mark or error.context_mark
+        span = Span(mark.line + 1, mark.column + 1) if mark else Span(1)
+        raise SourceError(f"invalid YAML: {error.problem or error.context}", span) from None
     except (yaml.YAMLError, RecursionError):
-        return  # not YAML: no facts (the caller reports unreadable files)
-    named = name.startswith(("docker-compose", "compose"))
+        if named:
+            raise SourceError("invalid YAML", Span(1)) from None
+        return
     lines = _YAML_LINE_BREAK.split(text)
     for document in documents:
         services = _compose_services(document, named)
