@@ -8,6 +8,9 @@ OLD_NAMES = {
     "ignore_result": "task_ignore_result",
     "always_eager": "task_always_eager",
     "acks_late": "task_acks_late",
+    "task_result_expires": "result_expires",
+    "worker_task_time_limit": "task_time_limit",
+    "worker_task_soft_time_limit": "task_soft_time_limit",
     "celerybeat_schedule": "beat_schedule",
     "beat_schedule": "beat_schedule",
     "imports": "imports",
@@ -20,7 +23,8 @@ MODULE_SETTINGS = frozenset(
         "result_serializer", "accept_content", "task_always_eager", "task_acks_late",
         "worker_prefetch_multiplier", "task_time_limit", "task_soft_time_limit",
         "task_routes", "task_queues", "imports", "include", "result_expires",
-        "broker_transport_options", "timezone", "enable_utc",
+        "broker_transport_options", "timezone", "enable_utc", "event_serializer",
+        "result_accept_content", "broker_read_url", "broker_write_url", "always_eager",
     }
 )  # fmt: skip
 
@@ -32,7 +36,8 @@ def setting_name(name: str) -> str | None:
         if name.startswith("CELERYBEAT_"):
             return "beat_" + name[len("CELERYBEAT_") :].lower()
         if name.startswith("CELERYD_"):
-            return "worker_" + name[len("CELERYD_") :].lower()
+            worker = "worker_" + name[len("CELERYD_") :].lower()
+            return OLD_NAMES.get(worker, worker)
         if not name.startswith("CELERY_"):
             return "broker_url" if name == "BROKER_URL" else None
         name = name[len("CELERY_") :]

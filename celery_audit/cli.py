@@ -3,9 +3,12 @@ click. Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage/internal e
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -81,9 +84,12 @@ def _write(text: str | bytes, output: str | None) -> None:
         return
     target = Path(output)
     data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}."
-    )
+    try:
+        fd, tmp = tempfile.mkstemp(
+            dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}."
+        )
+    except OSError as error:
+        _fail(f"cannot write {output}: {error.strerror or error.__class__.__name__}")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -91,6 +97,24 @@ def _write(text: str | bytes, output: str | None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def _contained(debug: bool) -> Iterator[None]:
+    """A crash outside the per-file and per-rule containment (discovery, linking, a
+    renderer) is one line and exit 2, never a traceback unless --debug."""
+    try:
+        yield
+    except OSError as error:
+        if debug:
+            click.echo(traceback.format_exc(), err=True)
+        where = f": {error.filename}" if error.filename else ""
+        _fail(f"{error.strerror or error.__class__.__name__}{where}")
+    except Exception as error:
+        click.echo(f"celery-audit: internal-error: {error.__class__.__name__}: {error}", err=True)
+        if debug:
+            click.echo(traceback.format_exc(), err=True)
+        sys.exit(2)
 
 
 def _fail(message: str) -> NoReturn:
@@ -163,25 +187,26 @@ def scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select
             baseline = read_baseline(Path(baseline_file), shown=baseline_file)
         except BaselineError as problem:
             _fail(str(problem))
-    report = audit(
-        root,
-        settings=settings,
-        display_root=_display(path),
-        only_files=_root_relative(root, path, files) if files else None,
-        baseline=baseline,
-    )
-    color = fmt == "text" and output is None and sys.stdout.isatty()
-    _write(render(report, fmt, graph=graph_scope, color=color), output)
-    summary = step_summary_path() if fmt == "github" else None
-    if summary:
-        # GitHub Actions shows this file on the run's summary page.
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(str(render(report, "markdown", graph=graph_scope)))
-    if write_baseline:
-        recorded = (*report.findings, *report.baselined)
-        _write(baseline_text(recorded), write_baseline)
-        count = len(recorded)
-        click.echo(f"celery-audit: wrote {count} finding{'' if count == 1 else 's'} to {write_baseline}", err=True)  # fmt: skip
+    with _contained(debug):
+        report = audit(
+            root,
+            settings=settings,
+            display_root=_display(path),
+            only_files=_root_relative(root, path, files) if files else None,
+            baseline=baseline,
+        )
+        color = fmt == "text" and output is None and sys.stdout.isatty()
+        _write(render(report, fmt, graph=graph_scope, color=color), output)
+        summary = step_summary_path() if fmt == "github" else None
+        if summary:
+            # GitHub Actions shows this file on the run's summary page.
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(str(render(report, "markdown", graph=graph_scope)))
+        if write_baseline:
+            recorded = (*report.findings, *report.baselined)
+            _write(baseline_text(recorded), write_baseline)
+            count = len(recorded)
+            click.echo(f"celery-audit: wrote {count} finding{'' if count == 1 else 's'} to {write_baseline}", err=True)  # fmt: skip
     for error in report.internal_errors:
         click.echo(f"celery-audit: internal-error: {error.where}: {error.message}", err=True)
         if debug:
@@ -206,17 +231,20 @@ def scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select
     show_default=True,
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False))
-def graph(path: str, fmt: str, graph_scope: str, output: str | None) -> None:
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def graph(path: str, fmt: str, graph_scope: str, output: str | None, debug: bool) -> None:
     """Draw the module graph of the Celery integration."""
     from celery_audit.audit import audit
     from celery_audit.report import render
+    from celery_audit.report.dot import GraphvizMissing
 
     root = _check_path(path)
-    report = audit(root, settings=_settings(root), display_root=_display(path))
-    try:
-        _write(render(report, fmt, graph=graph_scope), output)
-    except RuntimeError as error:  # Graphviz missing for svg/png
-        _fail(str(error))
+    with _contained(debug):
+        report = audit(root, settings=_settings(root), display_root=_display(path))
+        try:
+            _write(render(report, fmt, graph=graph_scope), output)
+        except GraphvizMissing as error:
+            _fail(str(error))
 
 
 @main.command("rules")

@@ -106,3 +106,24 @@ def test_graph_command() -> None:
     result = run("graph", str(FIXTURES / "seed_app"))
     assert result.exit_code == 0 and result.stdout.startswith("graph TD\n")
     assert run("graph", str(FIXTURES / "seed_app"), "--format", "dot").stdout.startswith("digraph")
+
+
+def test_unexpected_crashes_are_one_line_internal_errors(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import celery_audit.link
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyError("linker bug")
+
+    monkeypatch.setattr(celery_audit.link, "link", broken)
+    monkeypatch.setattr("celery_audit.audit.link", broken)
+    result = CliRunner().invoke(main, ["scan", str(FIXTURES / "seed_app")])
+    assert result.exit_code == 2
+    assert result.stderr == "celery-audit: internal-error: KeyError: 'linker bug'\n"
+    assert "Traceback" in CliRunner().invoke(main, ["scan", str(FIXTURES / "seed_app"), "--debug"]).stderr
+
+
+def test_unwritable_output_is_a_usage_error(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "report.md"
+    result = CliRunner().invoke(main, ["scan", str(FIXTURES / "seed_app"), "-o", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr == f"celery-audit: error: cannot write {target}: No such file or directory\n"

@@ -17,6 +17,10 @@ FILLS = {
 }  # fmt: skip
 
 
+class GraphvizMissing(RuntimeError):
+    """svg/png asked for, but Graphviz's `dot` program is not installed."""
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -50,7 +54,7 @@ def render(report: Report, *, graph: str = "celery", fmt: str = "dot") -> str | 
     if fmt == "dot":
         return str(dot.to_string())
     if shutil.which("dot") is None:
-        raise RuntimeError(
+        raise GraphvizMissing(
             f"--format {fmt} needs Graphviz's `dot` program on PATH; use --format dot"
         )
     # pydot's annotation says str; Graphviz output for svg/png is bytes.

@@ -1,0 +1,53 @@
+"""What the configuration rules share: a setting's value as Python, when it is known.
+
+Not a rule. Values that cannot be known statically (read from the environment,
+computed) come back as `UNKNOWN` and are never judged.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import PurePosixPath
+from typing import Final
+
+from celery_audit.model.project import Setting
+
+UNKNOWN: Final = object()
+
+# `Celery(broker=..., backend=...)` keywords name the same settings.
+BROKER_KEYS = ("broker_url", "broker", "broker_read_url", "broker_write_url")
+BACKEND_KEYS = ("result_backend", "backend")
+
+
+def value_of(text: str, literal: bool) -> object:
+    """The value of a setting or keyword written as `text`: a constant when `literal`
+    (strings arrive without quotes), else a literal container (`["json"]`, `(Exception,)`
+    is not one) or `UNKNOWN`."""
+    if literal:
+        if text in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[text]
+        try:
+            number = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return text
+        return number if isinstance(number, (int, float)) else text
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return UNKNOWN
+
+
+def setting_value(setting: Setting) -> object:
+    return value_of(setting.value, setting.literal)
+
+
+def is_test_config(setting: Setting) -> bool:
+    """Whether a setting belongs to a test configuration: a config class named
+    `Testing`, `Test*` or `*TestConfig`, or a module named `test*` / `conftest`."""
+    path = PurePosixPath(setting.file)
+    if path.stem.startswith("test") or path.stem == "conftest":
+        return True
+    return any(
+        part.startswith("Test") or part.endswith(("TestConfig", "TestingConfig", "Testing"))
+        for part in setting.container.replace("[", ".").split(".")
+    )
