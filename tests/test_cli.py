@@ -119,11 +119,16 @@ def test_unexpected_crashes_are_one_line_internal_errors(monkeypatch) -> None:  
     result = CliRunner().invoke(main, ["scan", str(FIXTURES / "seed_app")])
     assert result.exit_code == 2
     assert result.stderr == "celery-audit: internal-error: KeyError: 'linker bug'\n"
-    assert "Traceback" in CliRunner().invoke(main, ["scan", str(FIXTURES / "seed_app"), "--debug"]).stderr
+    assert (
+        "Traceback"
+        in CliRunner().invoke(main, ["scan", str(FIXTURES / "seed_app"), "--debug"]).stderr
+    )
 
 
 def test_unwritable_output_is_a_usage_error(tmp_path: Path) -> None:
     target = tmp_path / "missing" / "report.md"
     result = CliRunner().invoke(main, ["scan", str(FIXTURES / "seed_app"), "-o", str(target)])
     assert result.exit_code == 2
-    assert result.stderr == f"celery-audit: error: cannot write {target}: No such file or directory\n"
+    assert (
+        result.stderr == f"celery-audit: error: cannot write {target}: No such file or directory\n"
+    )

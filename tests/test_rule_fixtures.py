@@ -44,6 +44,11 @@ TRIGGER_AND_NEAR_MISS = {
     "CA505": ("ca505_worker_target_is_flask_app", "ca505_near_miss"),
     "CA601": ("ca601_frontend_status_contract", "ca102_near_miss"),
     "CA602": ("ca602_frontend_contract_broken", "ca602_near_miss"),
+    "CA701": ("ca701_pickle_serializer", "ca701_near_miss"),
+    "CA702": ("ca702_broker_credentials_in_code", "ca702_near_miss"),
+    "CA711": ("ca711_eager_in_config", "ca711_near_miss"),
+    "CA713": ("ca713_result_expires_disabled", "ca713_near_miss"),
+    "CA715": ("ca715_crontab_minute_wildcard", "ca715_near_miss"),
 }
 
 

@@ -47,7 +47,7 @@ from celery_audit.rules.config_values import (
 NAME = "broker-credentials-in-code"
 SEVERITY = "error"
 AREA = "Configuration Location"
-FIX = "Read the URL from the environment (os.environ['CELERY_BROKER_URL'])."
+FIX = "Read the URL (or its password) from the environment."
 
 
 def _with_password(value: object) -> list[str]:

@@ -7,6 +7,7 @@ computed) come back as `UNKNOWN` and are never judged.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import PurePosixPath
 from typing import Final
 
@@ -17,6 +18,9 @@ UNKNOWN: Final = object()
 # `Celery(broker=..., backend=...)` keywords name the same settings.
 BROKER_KEYS = ("broker_url", "broker", "broker_read_url", "broker_write_url")
 BACKEND_KEYS = ("result_backend", "backend")
+
+TEST_MODULE = re.compile(r"^(test(s|ing)?(_|$)|conftest$)")
+TEST_CLASS = re.compile(r"^Test(s|ing)?([A-Z_]|$)|Test(ing)?Config$")
 
 
 def value_of(text: str, literal: bool) -> object:
@@ -43,11 +47,9 @@ def setting_value(setting: Setting) -> object:
 
 def is_test_config(setting: Setting) -> bool:
     """Whether a setting belongs to a test configuration: a config class named
-    `Testing`, `Test*` or `*TestConfig`, or a module named `test*` / `conftest`."""
+    `Testing`, `Test*` or `*TestConfig`, a module named `test*` / `conftest`, or a
+    module in a `tests` folder."""
     path = PurePosixPath(setting.file)
-    if path.stem.startswith("test") or path.stem == "conftest":
+    if TEST_MODULE.match(path.stem) or any(part in ("test", "tests") for part in path.parts[:-1]):
         return True
-    return any(
-        part.startswith("Test") or part.endswith(("TestConfig", "TestingConfig", "Testing"))
-        for part in setting.container.replace("[", ".").split(".")
-    )
+    return any(TEST_CLASS.search(part) for part in setting.container.split("."))
