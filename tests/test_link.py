@@ -306,3 +306,48 @@ def test_queues_from_apply_async_and_task_routes(tmp_path: Path) -> None:
         ("shop/tasks.py", 5, "task `report_daily` (task_routes)"),
         ("shop/tasks.py", 11, "`notify.apply_async(queue=...)`"),
     ]
+
+
+def test_dispatches_bound_before_they_are_called_and_look_alikes(tmp_path: Path) -> None:
+    _project(tmp_path, {
+        "shop/__init__.py": "",
+        "shop/ext.py": EXT,
+        "shop/tasks.py": """
+            from shop.ext import celery
+
+            @celery.task
+            def send_email(to): ...
+
+            @celery.task
+            def export(): ...
+        """,
+        "shop/limits.py": """
+            class RateLimiter:
+                def delay(self, seconds): ...
+
+            limiter = RateLimiter()
+        """,
+        "shop/views.py": """
+            import attr
+            from itertools import chain
+            from shop import tasks
+            from shop.tasks import send_email
+            from shop.limits import limiter
+
+            def send_now(to): ...
+
+            def notify(cfg, to):
+                fn = send_email.delay if cfg.ASYNC else send_now
+                fn(to)
+                task = tasks.export
+                task.apply_async(countdown=5)
+                limiter.delay(3)
+                attr.s(auto_attribs=True)
+                list(chain([1], [2]))
+        """,
+    })  # fmt: skip
+    project = audit(tmp_path, settings=Settings()).project
+    assert [(c.file, c.span.line, c.kind, c.task) for c in project.call_sites] == [
+        ("shop/views.py", 12, "delay", "shop.tasks.send_email"),
+        ("shop/views.py", 14, "apply_async", "shop.tasks.export"),
+    ]

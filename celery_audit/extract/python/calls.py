@@ -50,6 +50,19 @@ class _Body:
     returned_keys: set[str] = field(default_factory=set)
     status_reads: list[int] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)  # var -> call chain assigned
+    bound: dict[str, tuple[str, str]] = field(default_factory=dict)  # var -> (receiver, method)
+
+
+def _bound_dispatch(value: cst.BaseExpression) -> tuple[str, str] | None:
+    """(receiver, method) for `send.delay`, or either branch of
+    `send.delay if cfg.ASYNC else send_now` (a dispatch method not yet called)."""
+    if isinstance(value, cst.IfExp):
+        return _bound_dispatch(value.body) or _bound_dispatch(value.orelse)
+    if isinstance(value, cst.Attribute) and value.attr.value in ("delay", "apply_async"):
+        receiver = dotted(value.value)
+        if receiver is not None:
+            return receiver, value.attr.value
+    return None
 
 
 def call_chain(node: cst.BaseExpression) -> str | None:
@@ -127,6 +140,13 @@ class DispatchGatherer(Gatherer):
         func = node.func
         args = positional(node)
         first_string = string_value(args[0]) if args else None
+        body = self._body
+        if isinstance(func, cst.Name) and body is not None and func.value in body.bound:
+            bound_to, method = body.bound[func.value]
+            self._add(node, Dispatch(method, self.span(node), self.scope,
+                                     receiver=Ref(bound_to, self.scope),
+                                     args=self._args(node, method)))  # fmt: skip
+            return
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method == "update_state":
@@ -262,7 +282,12 @@ class DispatchGatherer(Gatherer):
         carried = self._id_sources(value, body)
         chain = call_chain(value)
         keys = {k for k, _, _ in dict_items(value)}
+        bound = _bound_dispatch(value)
         for name in names:
+            if bound is not None:
+                body.bound[name] = bound
+            else:
+                body.bound.pop(name, None)
             if chain is not None:
                 body.origins[name] = chain
             else:
