@@ -1085,7 +1085,10 @@ def _default_app_risks(
         in_task = f"{call.module}.{call.scope}" in task_bodies
         if call.task in shared and call.kind in ("delay", "apply_async") and not in_task:
             mine = [a for a in apps if roots.get(a.module) == roots.get(call.module)]
-            if mine and not any(a.set_default for a in mine):
+            # Flask-CeleryExt builds the app from a factory of its own (often Celery's
+            # default app itself): which app is current cannot be judged.
+            judged = mine and not any(a.how == "FlaskCeleryExt" for a in mine)
+            if judged and not any(a.set_default for a in mine):
                 if call.module not in closures:
                     closures[call.module] = workers.closure_of([call.module])
                 # An app made inside a factory is current only in the thread that ran it.

@@ -24,6 +24,11 @@ Use instead:
 ```python
     celery_app.set_default()
 ```
+
+## Known problems
+Apps built through Flask-CeleryExt are not judged: its factory may configure Celery's
+default app itself, which shared tasks already use. Dispatches from task bodies are not
+reported (in a worker, the worker's app is current).
 """
 
 from __future__ import annotations
