@@ -6,16 +6,21 @@ import traceback
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from celery_audit.cache import FactCache, file_key
 from celery_audit.discover import discover
-from celery_audit.extract import extract_file
+from celery_audit.extract import extract_bytes, read_source
 from celery_audit.link import LinkOptions, link
-from celery_audit.model.facts import FileFacts
+from celery_audit.model.facts import FileFacts, SourceFile
 from celery_audit.model.findings import Finding
 from celery_audit.model.project import Project
 from celery_audit.rules import RULES
 from celery_audit.settings import Settings
 from celery_audit.suppress import Baseline, apply
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,124 @@ def _internal_error(where: str, error: Exception) -> InternalError:
     return InternalError(where, f"{error.__class__.__name__}: {error}", traceback.format_exc())
 
 
+# -- extraction: cache, then worker processes -------------------------------------------
+
+# Below this many files to extract, starting worker processes costs more than it saves.
+PARALLEL_MIN_FILES = 50
+
+_Outcome = FileFacts | InternalError
+
+
+def _extract_one(source: SourceFile, data: bytes, vocabulary: tuple[str, ...]) -> _Outcome:
+    try:
+        return extract_bytes(source, data, vocabulary=vocabulary)
+    except Exception as error:  # a bug on one file must not cost the other files
+        return _internal_error(f"extract {source.path}", error)
+
+
+def _extract_chunk(
+    chunk: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...]
+) -> list[_Outcome]:
+    """Run in a worker process: the outcomes of a chunk of files, in order."""
+    return [_extract_one(source, data, vocabulary) for source, data in chunk]
+
+
+def _crashed(source: SourceFile, error: BaseException) -> InternalError:
+    message = f"{error.__class__.__name__}: the extraction process died ({error})"
+    return InternalError(f"extract {source.path}", message, "")
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork where there is one: workers start at once, without importing anything again.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
+def _extract_parallel(
+    work: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...], jobs: int
+) -> list[_Outcome]:
+    """The outcomes of `work`, in order, from `jobs` processes. A worker that dies (a
+    segmentation fault, the OOM killer) breaks the whole pool: the files of the chunks it
+    took down are then run again one at a time, each in a fresh process, so that only the
+    file that kills its process becomes an internal error."""
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    size = max(1, min(64, len(work) // (jobs * 8)))
+    chunks = [list(range(i, min(i + size, len(work)))) for i in range(0, len(work), size)]
+    outcomes: list[_Outcome | None] = [None] * len(work)
+    lost: list[int] = []
+    with _pool(jobs) as pool:
+        futures = {
+            pool.submit(_extract_chunk, [work[i] for i in chunk], vocabulary): chunk
+            for chunk in chunks
+        }
+        for future in as_completed(futures):
+            chunk = futures[future]
+            try:
+                for i, outcome in zip(chunk, future.result(), strict=True):
+                    outcomes[i] = outcome
+            except BrokenProcessPool:
+                lost.extend(chunk)
+    for i in sorted(lost):
+        with _pool(1) as pool:
+            try:
+                outcomes[i] = pool.submit(_extract_chunk, [work[i]], vocabulary).result()[0]
+            except BrokenProcessPool as error:
+                outcomes[i] = _crashed(work[i][0], error)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def extract_all(
+    base: Path,
+    files: list[SourceFile],
+    *,
+    vocabulary: tuple[str, ...] = (),
+    jobs: int = 1,
+    cache: FactCache | None = None,
+) -> tuple[list[FileFacts], list[InternalError]]:
+    """The facts of `files` (in their order) and the extractions that crashed. Files are
+    read here (and hashed for the cache); what the cache does not hold is extracted, in
+    `jobs` processes when there is enough of it."""
+    from celery_audit import __version__
+
+    outcomes: list[_Outcome | None] = [None] * len(files)
+    work: list[tuple[SourceFile, bytes]] = []
+    slots: list[int] = []
+    keys: list[str] = []
+    for index, source in enumerate(files):
+        data = read_source(base, source)
+        if isinstance(data, FileFacts):
+            outcomes[index] = data
+            continue
+        if cache is not None:
+            key = file_key(data, source, version=__version__, vocabulary=vocabulary)
+            found = cache.get(source, key)
+            if found is not None:
+                outcomes[index] = found
+                continue
+            keys.append(key)
+        work.append((source, data))
+        slots.append(index)
+    if jobs > 1 and len(work) > PARALLEL_MIN_FILES:
+        done = _extract_parallel(work, vocabulary, jobs)
+    else:
+        done = [_extract_one(source, data, vocabulary) for source, data in work]
+    for position, (index, outcome) in enumerate(zip(slots, done, strict=True)):
+        outcomes[index] = outcome
+        if cache is not None and isinstance(outcome, FileFacts):
+            cache.put(keys[position], outcome)
+    if cache is not None:
+        cache.save()
+    facts = [outcome for outcome in outcomes if isinstance(outcome, FileFacts)]
+    errors = [outcome for outcome in outcomes if isinstance(outcome, InternalError)]
+    return facts, errors
+
+
 def root_packages(root: Path) -> tuple[str, ...]:
     """Package folders above a scan root that is itself inside a package."""
     names: list[str] = []
@@ -62,9 +185,12 @@ def audit(
     link_options: LinkOptions | None = None,
     only_files: Collection[str] | None = None,
     baseline: Baseline | None = None,
+    jobs: int = 1,
+    cache: FactCache | None = None,
 ) -> Report:
     """Scan the repository at `root` (never importing any of it). `only_files`: report only
-    findings located in these root-relative paths; `baseline`: leave out known ones."""
+    findings located in these root-relative paths; `baseline`: leave out known ones;
+    `jobs`: extraction processes; `cache`: where facts of unchanged files are kept."""
     files = discover(root, exclude=settings.exclude)
     base = root if root.is_dir() else root.parent
     options = link_options or LinkOptions(
@@ -75,13 +201,7 @@ def audit(
             {name.rsplit(".", 1)[-1] for name in (*options.context_names, *options.task_decorators)}
         )
     )
-    facts: list[FileFacts] = []
-    errors: list[InternalError] = []
-    for source in files:
-        try:
-            facts.append(extract_file(base, source, vocabulary=vocabulary))
-        except Exception as error:  # a bug on one file must not cost the other files
-            errors.append(_internal_error(f"extract {source.path}", error))
+    facts, errors = extract_all(base, files, vocabulary=vocabulary, jobs=jobs, cache=cache)
     project = link(
         display_root or str(root), facts, root_packages=root_packages(base), options=options
     )

@@ -10,13 +10,18 @@ import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from celery_audit import __version__
 from celery_audit.config import CODE
 from celery_audit.settings import FAIL_ON, Settings, resolve
+
+if TYPE_CHECKING:
+    from celery_audit.cache import FactCache
+
+CACHE_DIR = ".celery_audit_cache"  # in the scanned folder, unless --cache-dir says otherwise
 
 SCAN_FORMATS = ("text", "json", "markdown", "mermaid", "dot", "sarif", "github", "gitlab")
 GRAPH_FORMATS = ("mermaid", "dot", "svg", "png")
@@ -129,6 +134,17 @@ def _check_path(path: str) -> Path:
     return root
 
 
+def _default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def _cache(root: Path, cache_dir: str | None) -> FactCache:
+    from celery_audit.cache import FactCache
+
+    base = root if root.is_dir() else root.parent
+    return FactCache(Path(cache_dir) if cache_dir else base / CACHE_DIR, base)
+
+
 def _display(path: str) -> str:
     return Path(path).as_posix()
 
@@ -157,10 +173,16 @@ def main() -> None:
               help="Record the current findings in FILE as a baseline (then exit 0).")  # fmt: skip
 @click.option("--graph", "graph_scope", type=click.Choice(("celery", "full")), default="celery", show_default=True,
               help="Diagram scope for markdown/mermaid/dot.")  # fmt: skip
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Processes extracting facts in parallel.  [default: the number of CPUs]")  # fmt: skip
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the fact cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="CELERY_AUDIT_CACHE_DIR",
+              help=f"Keep the fact cache in DIR (or $CELERY_AUDIT_CACHE_DIR).  [default: PATH/{CACHE_DIR}]")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select: str | None,
          ignore: str | None, exclude: str | None, fail_on: str | None, baseline_file: str | None,
-         write_baseline: str | None, graph_scope: str, debug: bool) -> None:  # fmt: skip
+         write_baseline: str | None, graph_scope: str, jobs: int | None, no_cache: bool,
+         cache_dir: str | None, debug: bool) -> None:  # fmt: skip
     """Scan the repository at PATH and report findings.
 
     With FILES (as pre-commit passes them), the whole repository is still scanned and
@@ -194,6 +216,8 @@ def scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select
             display_root=_display(path),
             only_files=_root_relative(root, path, files) if files else None,
             baseline=baseline,
+            jobs=jobs or _default_jobs(),
+            cache=None if no_cache else _cache(root, cache_dir),
         )
         color = fmt == "text" and output is None and sys.stdout.isatty()
         _write(render(report, fmt, graph=graph_scope, color=color), output)
@@ -240,7 +264,9 @@ def graph(path: str, fmt: str, graph_scope: str, output: str | None, debug: bool
 
     root = _check_path(path)
     with _contained(debug):
-        report = audit(root, settings=_settings(root), display_root=_display(path))
+        report = audit(
+            root, settings=_settings(root), display_root=_display(path), jobs=_default_jobs()
+        )
         try:
             _write(render(report, fmt, graph=graph_scope), output)
         except GraphvizMissing as error:

@@ -19,7 +19,7 @@ def expected_findings(fixture: Path, codes: set[str] | None = None) -> set[tuple
     read as bytes, since fixtures include undecodable ones on purpose."""
     found = set()
     for path in sorted(fixture.rglob("*")):
-        if not path.is_file():
+        if not path.is_file() or ".celery_audit_cache" in path.parts:
             continue
         for number, line in enumerate(path.read_bytes().splitlines(), 1):
             match = EXPECT.search(line)
@@ -40,6 +40,17 @@ def scan_json(path: Path, *args: str) -> dict:
 
 def reported(data: dict, codes: set[str]) -> set[tuple[str, int, str]]:
     return {(f["file"], f["line"], f["code"]) for f in data["findings"] if f["code"] in codes}
+
+
+@pytest.fixture(scope="session")
+def _cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fact-cache")
+
+
+@pytest.fixture(autouse=True)
+def _cache_outside_the_repository(_cache_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans of fixtures/ keep their fact cache outside the checkout (subprocesses too)."""
+    monkeypatch.setenv("CELERY_AUDIT_CACHE_DIR", str(_cache_folder))
 
 
 @pytest.fixture

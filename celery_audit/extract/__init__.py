@@ -20,7 +20,7 @@ from celery_audit.extract.python import extract_python
 from celery_audit.extract.scripts import extract_scripts
 from celery_audit.model.facts import FileFacts, FileKind, ParseProblem, SourceFile, Span
 
-__all__ = ["MAX_BYTES", "SourceError", "extract_bytes", "extract_file"]
+__all__ = ["MAX_BYTES", "SourceError", "extract_bytes", "extract_file", "read_source"]
 
 # Files above this size are generated or data, not code anyone wrote by hand.
 MAX_BYTES = 20 * 1024 * 1024
@@ -44,15 +44,22 @@ def _unreadable(path: Path, error: OSError) -> str:
 def extract_file(root: Path, source: SourceFile, *, vocabulary: tuple[str, ...] = ()) -> FileFacts:
     """The facts of one file; unreadable or unparsable files become problems.
     `vocabulary`: configured names that make a Python file worth the deep pass."""
+    data = read_source(root, source)
+    if isinstance(data, FileFacts):
+        return data
+    return extract_bytes(source, data, vocabulary=vocabulary)
+
+
+def read_source(root: Path, source: SourceFile) -> bytes | FileFacts:
+    """The file's bytes, or its facts when it cannot be read or is too large to be."""
     path = root / source.path
     try:
         # A file too large to analyse is not read into memory at all.
         if path.stat().st_size > MAX_BYTES:
             return _too_large(source)
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as error:
         return FileFacts(source, problems=(ParseProblem(_unreadable(path, error), Span(1)),))
-    return extract_bytes(source, data, vocabulary=vocabulary)
 
 
 def extract_bytes(

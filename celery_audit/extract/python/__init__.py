@@ -9,6 +9,7 @@ the gatherers match (libcst parse + positions costs ~40x an `ast.parse`).
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import sys
@@ -19,21 +20,27 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from celery_audit.extract.errors import SourceError
-from celery_audit.extract.python import apps, calls, config, functions, routes
 from celery_audit.extract.python.table import build_table
 from celery_audit.model.facts import ModuleTable, PythonFacts, Span
 
 __all__ = ["DEEP_MAX_BYTES", "SourceError", "decode", "extract_python", "needs_deep_pass"]
 
-# One pattern built from every gatherer's vocabulary: a file none of it occurs in
-# holds no deep fact.
-_PREFILTER = re.compile(
-    "|".join(
-        f"(?:{pattern})"
-        for module in (apps, calls, config, functions, routes)
-        for pattern in module.VOCABULARY
+
+@functools.cache
+def _prefilter() -> re.Pattern[str]:
+    """One pattern built from every gatherer's vocabulary: a file none of it occurs in
+    holds no deep fact. Built on first use: the gatherers import libcst, which a run
+    served from the cache never needs."""
+    from celery_audit.extract.python import apps, calls, config, functions, routes
+
+    return re.compile(
+        "|".join(
+            f"(?:{pattern})"
+            for module in (apps, calls, config, functions, routes)
+            for pattern in module.VOCABULARY
+        )
     )
-)
+
 
 # Above this size a file gets the module table only: the deep pass costs about 15 s
 # and 500 MB per MB of source, and only generated files (data dumps, parsers, protobuf
@@ -143,7 +150,7 @@ def _with_large_stack(function: Callable[..., _T], *args: object) -> _T:
 
 def needs_deep_pass(text: str, vocabulary: tuple[str, ...] = ()) -> bool:
     """Whether the text can hold a deep fact: a gatherer's word or a configured name."""
-    return _PREFILTER.search(text) is not None or any(word in text for word in vocabulary)
+    return _prefilter().search(text) is not None or any(word in text for word in vocabulary)
 
 
 def extract_python(data: bytes, vocabulary: tuple[str, ...] = ()) -> PythonFacts:
@@ -184,6 +191,8 @@ def _analyse(text: str, tree: ast.Module, size: int, vocabulary: tuple[str, ...]
 def _deep(text: str, table: ModuleTable) -> PythonFacts:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
+
+    from celery_audit.extract.python import apps, calls, config, functions, routes
 
     try:
         module = cst.parse_module(text)

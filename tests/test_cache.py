@@ -1,0 +1,166 @@
+"""The fact cache: identical results, exact invalidation, JSON only, in its own folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import celery_audit
+from celery_audit.audit import audit
+from celery_audit.cache import CACHE_DIR, FactCache, decode, encode
+from celery_audit.cli import main
+from celery_audit.discover import discover
+from celery_audit.extract import extract_file
+from celery_audit.model.facts import FileFacts
+from celery_audit.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+ALL = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+
+
+@pytest.fixture(autouse=True)
+def _default_cache_location(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about where the cache goes by default: in the scanned tree."""
+    monkeypatch.delenv("CELERY_AUDIT_CACHE_DIR", raising=False)
+
+
+def _scan(root: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["scan", str(root), "--format", "json", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_codec_round_trips_every_fixture() -> None:
+    count = 0
+    for name in ALL:
+        for source in discover(FIXTURES / name):
+            facts = extract_file(FIXTURES / name, source)
+            data = json.loads(json.dumps(encode(facts)))
+            assert decode(FileFacts, data) == facts
+            count += 1
+    assert count > 200
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"source": {"path": "a.py", "kind": "python"}, "python": {"deep": 1}},
+        {"source": {"path": "a.py", "kind": "rust"}},
+        {"source": {"path": 3, "kind": "python"}},
+        {"source": {"path": "a.py"}},
+        {"source": {"path": "a.py", "kind": "python"}, "extra": 1},
+        {"source": {"path": "a.py", "kind": "python"}, "problems": {"message": "x"}},
+        ["not", "an", "object"],
+    ],
+)
+def test_codec_refuses_what_does_not_fit(data: object) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        decode(FileFacts, data)
+
+
+@pytest.mark.parametrize("fixture", ALL)
+def test_cache_does_not_change_the_output(fixture: str, tmp_path: Path) -> None:
+    root = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, root)
+    uncached = _scan(root, "--no-cache")
+    assert not (root / CACHE_DIR).exists()
+    assert _scan(root) == uncached  # cold: writes the cache
+    assert (root / CACHE_DIR / ".gitignore").read_text().endswith("\n*\n")
+    assert _scan(root) == uncached  # warm: served from it
+
+
+def _project(root: Path) -> Path:
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "app.py").write_text("from celery import Celery\ncelery = Celery(__name__)\n")
+    (root / "pkg" / "tasks.py").write_text(
+        "from pkg.app import celery\n\n@celery.task\ndef add(x, y):\n    return x + y\n"
+    )
+    (root / "pkg" / "plain.py").write_text("VALUE = 1\n")
+    (root / "pkg" / "jobs.py").write_text(
+        "from pkg.tasks import add\n\ndef go():\n    my_task(1)\n"
+    )
+    (root / "Procfile").write_text("worker: celery -A pkg.app worker\n")
+    return root
+
+
+def _run(root: Path, settings: Settings | None = None, **kwargs: object) -> FactCache:
+    cache = FactCache(root / CACHE_DIR, root)
+    audit(root, settings=settings or Settings(), cache=cache, **kwargs)  # type: ignore[arg-type]
+    return cache
+
+
+ALL_FILES = {"Procfile", "pkg/__init__.py", "pkg/app.py", "pkg/tasks.py", "pkg/plain.py",
+             "pkg/jobs.py"}  # fmt: skip
+
+
+def test_what_invalidates_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path / "repo")
+    first = _run(root)
+    assert set(first.misses) == ALL_FILES and first.hits == []
+    index = first.index.read_bytes()
+    warm = _run(root)
+    assert warm.misses == [] and set(warm.hits) == ALL_FILES
+    assert first.index.read_bytes() == index  # nothing changed: nothing written
+
+    (root / "pkg" / "plain.py").write_text("VALUE = 2\n")  # edit
+    assert _run(root).misses == ["pkg/plain.py"]
+    (root / "pkg" / "plain.py").rename(root / "pkg" / "other.py")  # rename
+    assert _run(root).misses == ["pkg/other.py"]
+    (root / "pkg" / "other.py").unlink()  # delete
+    cache = _run(root)
+    entries = json.loads(zlib.decompress(cache.index.read_bytes()))["entries"]
+    assert cache.misses == [] and "pkg/other.py" not in entries
+
+    # A setting that changes extraction (the prefilter vocabulary) invalidates everything;
+    # one that does not (a rule selection) nothing.
+    assert _run(root, Settings(select=("CA2",))).misses == []
+    left = ALL_FILES - {"pkg/plain.py"}
+    assert set(_run(root, Settings(task_decorators=("my_task",))).misses) == left
+    assert _run(root, Settings(task_decorators=("my_task",))).misses == []
+
+    monkeypatch.setattr(celery_audit, "__version__", "999.0")  # upgrade
+    assert set(_run(root).misses) == left
+
+
+def test_unusable_caches_are_ignored(tmp_path: Path) -> None:
+    root = _project(tmp_path / "repo")
+    expected = _scan(root, "--no-cache")
+    index = _run(root).index
+    data = json.loads(zlib.decompress(index.read_bytes()))
+    # One entry with the right key but facts that do not decode: only it is re-extracted.
+    data["entries"]["pkg/app.py"][1] = {"source": {"path": "pkg/app.py", "kind": 7}}
+    index.write_bytes(zlib.compress(json.dumps(data).encode()))
+    assert _run(root).misses == ["pkg/app.py"]
+    assert _scan(root) == expected
+    for garbage in (b"", b"\x00\xff", zlib.compress(b"[1, 2]"), zlib.compress(b'{"entries": 3}')):
+        index.write_bytes(garbage)
+        assert set(_run(root).misses) == ALL_FILES
+        assert _scan(root) == expected
+
+
+def test_cache_locations(tmp_path: Path) -> None:
+    root = _project(tmp_path / "repo")
+    before = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+    _scan(root, "--no-cache")
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == before
+    elsewhere = tmp_path / "elsewhere"
+    _scan(root, "--cache-dir", str(elsewhere))
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == before
+    assert (elsewhere / ".gitignore").is_file() and list(elsewhere.glob("facts-*.json"))
+    _scan(root)
+    after = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+    created = set(after) - set(before)
+    assert created and all(p.startswith(CACHE_DIR) for p in created)
+    assert not [p for p in created if ".tmp" in p]  # no temporary file left behind
+
+
+def test_an_unwritable_cache_is_no_error(tmp_path: Path) -> None:
+    root = _project(tmp_path / "repo")
+    expected = _scan(root, "--no-cache")
+    (tmp_path / "file").write_text("")
+    assert _scan(root, "--cache-dir", str(tmp_path / "file" / "cache")) == expected
