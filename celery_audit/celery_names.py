@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Celery 3 names that Celery 4+ still reads under a new name (the ones rules use).
 OLD_NAMES = {
     "ignore_result": "task_ignore_result",
@@ -43,3 +45,9 @@ def setting_name(name: str) -> str | None:
         name = name[len("CELERY_") :]
     lower = name.lower()
     return OLD_NAMES.get(lower, lower)
+
+
+def listed_modules(value: str, literal: bool) -> list[str]:
+    """The module names an `include` / `imports` value lists: a literal string is one
+    name; code (`["a.tasks", "b.tasks"]`, `("a.tasks",)`) lists its quoted strings."""
+    return [value] if literal else re.findall(r"""['"]([^'"]+)['"]""", value)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from celery_audit.celery_names import setting_name
+from celery_audit.celery_names import listed_modules, setting_name
 from celery_audit.graph import ProjectGraph
 from celery_audit.model.facts import (
     AppCreation,
@@ -146,10 +146,6 @@ class _AppDraft:
     config: list[Evidence] = field(default_factory=list)
     backend: str | None = None
     creation_module: str | None = None  # where the folded factory's Celery() call is
-
-
-def _strings(text: str) -> list[str]:
-    return re.findall(r"""['"]([^'"]+)['"]""", text)
 
 
 class _Linker:
@@ -346,9 +342,9 @@ class _Linker:
         module = draft.creation_module or draft.obj.module
         for kw in creation.keywords:
             if kw.name == "include":
-                draft.include.extend(_strings(kw.value) if not kw.literal else [kw.value])
+                draft.include.extend(listed_modules(kw.value, kw.literal))
             elif kw.name == "imports":
-                draft.imports.extend(_strings(kw.value) if not kw.literal else [kw.value])
+                draft.imports.extend(listed_modules(kw.value, kw.literal))
             elif kw.name == "backend":
                 draft.backend = kw.value
             elif kw.name == "task_cls":

@@ -10,10 +10,10 @@ crashes the worker), else its `celery` attribute, else for a package the submodu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from celery_audit.celery_names import listed_modules
 from celery_audit.model.facts import Ref
 from celery_audit.model.project import CeleryApp, Edge, FlaskApp, Setting, Task, WorkerCommand
 from celery_audit.resolve import Resolver, Target
@@ -146,14 +146,8 @@ class WorkerLinker:
             roots += [f"{package}.tasks" for package in app.autodiscover]
             root = self.roots.get(app.module, "")
             for setting in self.settings:
-                if (
-                    setting.root == root
-                    and setting.key in ("imports", "include")
-                    and setting.literal
-                ):
-                    roots.append(setting.value)
-                elif setting.root == root and setting.key in ("imports", "include"):
-                    roots += _strings(setting.value)
+                if setting.root == root and setting.key in ("imports", "include"):
+                    roots += listed_modules(setting.value, setting.literal)
         roots += list(command.include)
         return self.closure_of(roots)
 
@@ -228,7 +222,3 @@ class WorkerLinker:
             if t.app == app.qualname or (t.app in ("shared_task", "") and t.root == root)
         }
         return tuple(sorted(mine - self.imported_by(command, resolution)))
-
-
-def _strings(text: str) -> list[str]:
-    return re.findall(r"""['"]([^'"]+)['"]""", text)
