@@ -16,7 +16,6 @@ from celery_audit.celery_names import listed_modules, setting_name
 from celery_audit.graph import ProjectGraph
 from celery_audit.model.facts import (
     AppCreation,
-    Binding,
     Decorator,
     Dispatch,
     FileFacts,
@@ -161,13 +160,12 @@ class _Linker:
         self.facts = sorted(facts, key=lambda f: f.source.path)
         python = {f.source.path: f.python for f in self.facts if f.python is not None}
         self.paths = module_names(sorted(python), root_packages)
-        self.module_of = {path: name for path, name in self.paths.items()}
         self.file_of = {name: path for path, name in self.paths.items()}
-        self.py: dict[str, PythonFacts] = {self.module_of[p]: f for p, f in python.items()}
+        self.py: dict[str, PythonFacts] = {self.paths[p]: f for p, f in python.items()}
         # The folder each module's dotted name starts from: separate projects in one
         # scan (a monorepo) have separate import roots.
         self.import_root = {name: _import_root(path, name) for path, name in self.paths.items()}
-        packages = {self.module_of[p] for p in python if p.endswith("__init__.py")}
+        packages = {self.paths[p] for p in python if p.endswith("__init__.py")}
         self.resolver = Resolver({m: f.table for m, f in self.py.items()}, packages)
         self.functions = {(m, fn.qualname): fn for m, f in self.py.items() for fn in f.functions}
         self.classes = {(m, c.qualname): c for m, f in self.py.items() for c in f.classes}
@@ -627,17 +625,11 @@ class _Linker:
         if decorator.called:
             # `@register(...)`: the factory returns the decorator; what replaces the
             # function is what that decorator returns (maybe the function itself).
-            factory = self._binding(target.module, qualname, binding.wrapper)
+            factory = self.resolver.binding(target.module, qualname, binding.wrapper)
             if factory is None or factory.wrapper is None:
                 return None
             return target.module, f"{inner}.{factory.wrapper}", factory.wrapper_uses_wraps
         return target.module, inner, binding.wrapper_uses_wraps
-
-    def _binding(self, module: str, scope: str, name: str) -> Binding | None:
-        for binding in self.py[module].table.bindings:
-            if binding.scope == scope and binding.name == name:
-                return binding
-        return None
 
     def _needs(
         self, module: str, fn: FunctionFacts, objects: dict[str, _Object], *, follow: bool = True
@@ -1013,17 +1005,18 @@ class _Linker:
                 )
         return sorted(found, key=lambda c: (c.file, c.span.line, c.span.column))
 
-    def imports_of(self, qualname: str) -> tuple[Evidence, ...]:
-        """Module-level imports, anywhere in the project, that bind `qualname`."""
-        found = []
+    def imports_of(self, qualnames: set[str]) -> dict[str, tuple[Evidence, ...]]:
+        """For each of `qualnames`: the module-level imports, anywhere in the project,
+        that bind it (one pass over every import, whatever the number of names)."""
+        found: dict[str, list[Evidence]] = {name: [] for name in qualnames}
         for module, facts in sorted(self.py.items()):
             for imp in facts.table.imports:
                 if imp.lazy or imp.name is None:
                     continue
                 target = self.resolver.resolve_name(module, imp.alias)
-                if target is not None and target.name == qualname:
-                    found.append(Evidence(self.file_of[module], imp.span, module))
-        return tuple(found)
+                if target is not None and target.name in found:
+                    found[target.name].append(Evidence(self.file_of[module], imp.span, module))
+        return {name: tuple(evidence) for name, evidence in found.items()}
 
     def graph_edges(self) -> list[Edge]:
         edges = []
@@ -1193,6 +1186,7 @@ def link(
     flask_objects = [o for o in objects.values() if o.kind == "flask"]
     # `app = create_app()`: the app made inside the factory is that same app.
     factories = {f"{o.module}.{o.how[:-2]}" for o in flask_objects if o.creation is None}
+    imported = linker.imports_of({o.qualname for o in flask_objects})
     flask_apps = [
         FlaskApp(
             o.qualname,
@@ -1200,7 +1194,7 @@ def link(
             linker.file_of[o.module],
             o.span,
             o.how,
-            linker.imports_of(o.qualname),
+            imported[o.qualname],
         )
         for o in flask_objects
         if o.creation is None or f"{o.module}.{o.creation.scope}" not in factories

@@ -84,6 +84,10 @@ class Resolver:
         """Every (module, scope) with the imports written there."""
         return list(self._imports.items())
 
+    def binding(self, module: str, scope: str, name: str) -> Binding | None:
+        """The binding `name` has in exactly `scope` of `module` (no outer scopes)."""
+        return self._binding_of(self._bindings.get((module, scope), ()), name)
+
     def is_module(self, name: str) -> bool:
         return name in self.tables
 
