@@ -7,6 +7,7 @@ Every `file` is relative to the scanned root with forward slashes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from celery_audit.model.facts import Span
 
@@ -284,7 +285,20 @@ class Project:
         return next((m for m in self.modules if m.name == name), None)
 
     def task(self, qualname: str) -> Task | None:
-        return next((t for t in self.tasks if t.qualname == qualname), None)
+        return self._tasks_by_qualname.get(qualname)
+
+    def root_of(self, module: str) -> str:
+        """The import root (project) of a module; "" for an unknown module."""
+        return self._roots.get(module, "")
+
+    # Lookups rules and renderers ask for per call site or entry: built once.
+    @cached_property
+    def _tasks_by_qualname(self) -> dict[str, Task]:
+        return {t.qualname: t for t in self.tasks}
+
+    @cached_property
+    def _roots(self) -> dict[str, str]:
+        return {m.name: m.root for m in self.modules}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ def as_dict(report: Report) -> dict[str, Any]:
     counts = {s.value: 0 for s in Severity}
     for item in report.findings:
         counts[item.severity.value] += 1
-    tasks_by_qualname = {t.qualname: t for t in project.tasks}
     roles = {m.name: m for m in project.modules}
     return {
         "schema": 1,
@@ -69,7 +68,7 @@ def as_dict(report: Report) -> dict[str, Any]:
                     "file": c.file,
                     "line": c.span.line,
                     "kind": c.kind,
-                    "task": tasks_by_qualname[c.task].name if c.task else c.target,
+                    "task": task.name if (task := project.task(c.task or "")) else c.target,
                     "resolved": c.task is not None,
                 }
                 for c in project.call_sites

@@ -75,9 +75,8 @@ def _wiring(project: Project) -> list[str]:
             f"- Flask app {_code(flask.qualname)} created with {_code(flask.how)} at {link(flask.file, flask.span.line)}"
         )
     lines.extend(f"- {_task_line(task)}" for task in project.tasks)
-    tasks = {t.qualname: t for t in project.tasks}
     for call in project.call_sites:
-        called = tasks.get(call.task or "")
+        called = project.task(call.task or "")
         target = _code(called.name) if called else f"{_code(call.target)} (unresolved)"
         where = call.handler or call.scope
         where = f" in {_code(where)}" if where else ""

@@ -72,9 +72,8 @@ def status_endpoints_of(project: Project, call: FrontendCall) -> list[StatusEndp
 def commands_by_project(project: Project) -> dict[str, list[WorkerCommand]]:
     """Celery commands per import root (project), by the app their -A resolves to.
     A command whose app is unknown counts for every project: it may serve any."""
-    roots = {m.name: m.root for m in project.modules}
-    app_roots = {a.qualname: roots.get(a.module, "") for a in project.celery_apps}
-    every = sorted(set(roots.values()) | set(app_roots.values()))
+    app_roots = {a.qualname: project.root_of(a.module) for a in project.celery_apps}
+    every = sorted({m.root for m in project.modules} | set(app_roots.values()))
     found: dict[str, list[WorkerCommand]] = {root: [] for root in every}
     for command in project.worker_commands:
         for root in [app_roots[command.app]] if command.app in app_roots else every:

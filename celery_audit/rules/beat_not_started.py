@@ -41,13 +41,12 @@ FIX = "Start beat: a `celery -A ... beat` service (or -B on exactly one worker).
 
 
 def check(project: Project) -> Iterator[Finding]:
-    roots = {m.name: m.root for m in project.modules}
     commands = commands_by_project(project)
-    for root in sorted({roots.get(e.module, "") for e in project.beat}):
+    for root in sorted({project.root_of(e.module) for e in project.beat}):
         mine = commands.get(root, [])
         if not mine or any(c.subcommand == "beat" or c.beat for c in mine):
             continue
-        entries = [e for e in project.beat if roots.get(e.module, "") == root]
+        entries = [e for e in project.beat if project.root_of(e.module) == root]
         first = min(entries, key=lambda e: (e.file, e.span.line))
         yield finding(
             NAME,

@@ -41,12 +41,11 @@ FIX = "Keep every beat entry in one beat_schedule setting."
 
 
 def check(project: Project) -> Iterator[Finding]:
-    roots = {m.name: m.root for m in project.modules}
     locations: dict[str, dict[tuple[str, str, str], BeatEntry]] = {}
     for entry in sorted(project.beat, key=lambda e: (e.file, e.span.line)):
         if entry.source == "add_periodic_task":
             continue  # adds to the schedule at run time; it replaces nothing
-        where = locations.setdefault(roots.get(entry.module, ""), {})
+        where = locations.setdefault(project.root_of(entry.module), {})
         where.setdefault((entry.file, entry.source, entry.container), entry)
     for entries in locations.values():
         firsts = list(entries.values())

@@ -35,10 +35,9 @@ FIX = "Create one Celery app and import it everywhere (or use shared_task with o
 
 
 def check(project: Project) -> Iterator[Finding]:
-    roots = {m.name: m.root for m in project.modules}
     first: dict[str, CeleryApp] = {}
     for app in sorted(project.celery_apps, key=lambda a: (a.file, a.span.line)):
-        root = roots.get(app.module, "")
+        root = project.root_of(app.module)
         if root not in first:
             first[root] = app
             continue

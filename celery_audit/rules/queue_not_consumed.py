@@ -77,9 +77,8 @@ def _uses(project: Project, root: str) -> list[tuple[str, str, str, Span, str]]:
     found = [
         (t.queue, f"task `{t.func}`", t.file, t.def_span, t.func) for t in tasks.values() if t.queue
     ]
-    roots = {m.name: m.root for m in project.modules}
     for call in project.call_sites:
-        if call.queue and roots.get(call.module, "") == root:
+        if call.queue and project.root_of(call.module) == root:
             found.append(
                 (
                     call.queue,

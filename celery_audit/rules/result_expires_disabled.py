@@ -43,14 +43,13 @@ FIX = "Set result_expires to how long clients need results (Celery's default is 
 
 def _backends(project: Project, root: str) -> list[object]:
     """The result backends a project configures, as values (UNKNOWN when computed)."""
-    roots = {m.name: m.root for m in project.modules}
     found: list[object] = [
         setting_value(s) for s in project.settings if s.root == root and s.key in BACKEND_KEYS
     ]
     found += [
         app.backend
         for app in project.celery_apps
-        if app.backend is not None and roots.get(app.module, "") == root
+        if app.backend is not None and project.root_of(app.module) == root
     ]
     return found
 
