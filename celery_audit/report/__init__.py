@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from celery_audit.audit import Report
 
+# Box colours of the diagram by module role (fill, stroke), for every diagram format.
+ROLE_COLOURS = {
+    "app": ("#dbeafe", "#1d4ed8"),
+    "workers": ("#dcfce7", "#15803d"),
+    "resources": ("#fef9c3", "#a16207"),
+    "extensions": ("#f3e8ff", "#7e22ce"),
+    "config": ("#f1f5f9", "#475569"),
+    "frontend": ("#ffedd5", "#c2410c"),
+}
+
+
+def plural(count: int, word: str, plural: str | None = None) -> str:
+    """`1 task`, `3 tasks`, `2 beat entries` (with `plural` given)."""
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
 
 def baseline_note(report: Report) -> str:
     """`2 baselined`, and how many baseline entries no finding matches any more."""

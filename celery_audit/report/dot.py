@@ -9,12 +9,8 @@ from typing import cast
 import pydot
 
 from celery_audit.audit import Report
+from celery_audit.report import ROLE_COLOURS
 from celery_audit.topology import diagram
-
-FILLS = {
-    "app": "#dbeafe", "workers": "#dcfce7", "resources": "#fef9c3",
-    "extensions": "#f3e8ff", "config": "#f1f5f9", "frontend": "#ffedd5",
-}  # fmt: skip
 
 
 class GraphvizMissing(RuntimeError):
@@ -35,7 +31,7 @@ def build(report: Report, *, graph: str = "celery") -> pydot.Dot:
             pydot.Node(
                 _quote(node.id),
                 label=_quote(label),
-                fillcolor=_quote(FILLS.get(node.role, "#ffffff")),
+                fillcolor=_quote(ROLE_COLOURS.get(node.role, ("#ffffff", ""))[0]),
             )
         )
     for edge in view.edges:

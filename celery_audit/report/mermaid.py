@@ -7,16 +7,8 @@ import re
 
 from celery_audit.audit import Report
 from celery_audit.model.project import Diagram
+from celery_audit.report import ROLE_COLOURS
 from celery_audit.topology import diagram
-
-ROLE_STYLES = {
-    "app": "fill:#dbeafe,stroke:#1d4ed8",
-    "workers": "fill:#dcfce7,stroke:#15803d",
-    "resources": "fill:#fef9c3,stroke:#a16207",
-    "extensions": "fill:#f3e8ff,stroke:#7e22ce",
-    "config": "fill:#f1f5f9,stroke:#475569",
-    "frontend": "fill:#ffedd5,stroke:#c2410c",
-}
 
 
 def node_id(name: str) -> str:
@@ -39,9 +31,10 @@ def render_diagram(view: Diagram) -> str:
         lines.append(f"    {node_id(edge.source)} {arrow}{note} {node_id(edge.target)}")
         if edge.in_cycle:
             red.append(str(index))
-    roles = sorted({n.role for n in view.nodes if n.role in ROLE_STYLES})
+    roles = sorted({n.role for n in view.nodes if n.role in ROLE_COLOURS})
     for role in roles:
-        lines.append(f"    classDef {role} {ROLE_STYLES[role]}")
+        fill, stroke = ROLE_COLOURS[role]
+        lines.append(f"    classDef {role} fill:{fill},stroke:{stroke}")
         members = ",".join(node_id(n.id) for n in view.nodes if n.role == role)
         lines.append(f"    class {members} {role}")
     if red:

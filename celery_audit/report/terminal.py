@@ -12,7 +12,7 @@ from rich.text import Text
 
 from celery_audit.audit import Report
 from celery_audit.model.findings import Severity
-from celery_audit.report import baseline_note
+from celery_audit.report import baseline_note, plural
 
 STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -27,10 +27,6 @@ def _console(buffer: io.StringIO, color: bool, width: int = 100) -> Console:
         highlight=False,
         emoji=False,
     )
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def render(report: Report, *, color: bool = False) -> str:
@@ -57,19 +53,17 @@ def render(report: Report, *, color: bool = False) -> str:
     counts = {s: sum(1 for f in report.findings if f.severity is s) for s in Severity}
     summary = Text()
     if report.findings:
-        summary.append(f"Found {_plural(len(report.findings), 'finding')} ", style="bold")
+        summary.append(f"Found {plural(len(report.findings), 'finding')} ", style="bold")
         summary.append(
-            f"({_plural(counts[Severity.ERROR], 'error')}, {_plural(counts[Severity.WARNING], 'warning')}, "
+            f"({plural(counts[Severity.ERROR], 'error')}, {plural(counts[Severity.WARNING], 'warning')}, "
             f"{counts[Severity.INFO]} info)"
         )
     else:
         summary.append("No findings", style="bold green")
     summary.append(
-        f" in {_plural(project.files, 'file')} ({project.python_files} Python): "
-        f"{_plural(len(project.celery_apps), 'Celery app')}, {_plural(len(project.tasks), 'task')}, "
-        f"{_plural(len(project.call_sites), 'call site')}, {_plural(len(project.beat), 'beat entry')}".replace(
-            "entrys", "entries"
-        )
+        f" in {plural(project.files, 'file')} ({project.python_files} Python): "
+        f"{plural(len(project.celery_apps), 'Celery app')}, {plural(len(project.tasks), 'task')}, "
+        f"{plural(len(project.call_sites), 'call site')}, {plural(len(project.beat), 'beat entry', 'beat entries')}"
     )
     if report.baselined or report.baseline_fixed:
         summary.append(f" ({baseline_note(report)})")
