@@ -24,16 +24,11 @@ APP_FACTORY_NAMES = frozenset(
     }
 )  # fmt: skip
 
-# Methods called on a Celery app (or its conf) that configure it.
+# Calls linking reads: configuration of a Celery app (or its conf), and Flask's
+# register_blueprint (for URL prefixes).
 CONFIG_METHODS = frozenset(
-    {
-        "config_from_object", "config_from_envvar", "autodiscover_tasks", "set_default",
-        "register_task", "conf.update", "conf.setdefault", "add_defaults",
-        "register_blueprint", "init_app", "config.from_object", "config.update",
-        "config.from_mapping", "config.from_prefixed_env", "config.from_pyfile",
-    }
-)  # fmt: skip
-
+    {"config_from_object", "autodiscover_tasks", "set_default", "conf.update", "register_blueprint"}
+)
 # Regular expressions: a file matching none of them holds no fact of this gatherer.
 VOCABULARY = (r"Flask\(", "[Cc]elery", r"Api\(", r"Blueprint\(", r"conf\.", "register_blueprint")
 
