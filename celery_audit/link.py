@@ -588,6 +588,7 @@ class _Linker:
                 else None
             ),
             root=self.import_root[module],
+            options=decorator.keywords,
         )
 
     def _signal_contexts(self) -> dict[str, tuple[Evidence, ...]]:

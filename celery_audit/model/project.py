@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from celery_audit.model.facts import Span
+from celery_audit.model.facts import Keyword, Span
 
 
 @dataclass(frozen=True, order=True)
@@ -81,7 +81,8 @@ class Task:
     `name` is the registered name Celery will use; `name_explicit` whether `name=` set
     it. `app` is the qualname of the bound Celery app, "shared_task", or "" when the
     decorator's app could not be resolved. `renamed_by` is the wrapper decorator that
-    replaced the function's name (no functools.wraps), if any.
+    replaced the function's name (no functools.wraps), if any. `options` are the task
+    decorator's keywords as written (`time_limit=60`, `autoretry_for=(Exception,)`).
     """
 
     qualname: str
@@ -105,6 +106,7 @@ class Task:
     wrapped_outside: tuple[Evidence, ...] = ()
     ignore_result: bool | None = None
     root: str = ""
+    options: tuple[Keyword, ...] = ()
 
     def context_from(self, *sources: str) -> tuple[Evidence, ...]:
         """Context providers of the given sources: "body" (`with ...app_context()`),
