@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from celery_audit.celery_names import listed_modules, setting_name
 from celery_audit.graph import ProjectGraph
 from celery_audit.model.facts import (
+    AppConfig,
     AppCreation,
     Decorator,
     Dispatch,
@@ -41,7 +42,7 @@ from celery_audit.model.project import (
     Task,
     WorkerCommand,
 )
-from celery_audit.resolve import Resolver, Target, module_names
+from celery_audit.resolve import Resolver, Target, module_names, path_aliases
 from celery_audit.urls import best_rules
 from celery_audit.worker_targets import WorkerLinker
 
@@ -166,11 +167,28 @@ class _Linker:
         # scan (a monorepo) have separate import roots.
         self.import_root = {name: _import_root(path, name) for path, name in self.paths.items()}
         packages = {self.paths[p] for p in python if p.endswith("__init__.py")}
-        self.resolver = Resolver({m: f.table for m, f in self.py.items()}, packages)
+        self.resolver = Resolver(
+            {m: f.table for m, f in self.py.items()},
+            packages,
+            path_aliases(self.paths),
+            _shadowing({m: f for m, f in self.py.items() if m not in packages}),
+        )
+        # Other dotted paths each module is actually imported under somewhere.
+        self.imported_as: dict[str, set[str]] = {}
+        for (module, _), imports in self.resolver.imports_by_scope():
+            for imp in imports:
+                base = self.resolver.absolute(module, imp)
+                for name in (base, f"{base}.{imp.name}" if imp.name else base):
+                    canonical = self.resolver.aliases.get(name)
+                    if canonical is not None:
+                        self.imported_as.setdefault(canonical, set()).add(name)
         self.functions = {(m, fn.qualname): fn for m, f in self.py.items() for fn in f.functions}
         self.classes = {(m, c.qualname): c for m, f in self.py.items() for c in f.classes}
         self._helpers: dict[str, str | None] = {}  # decorator -> app of the task it makes
         self._signals: dict[str, tuple[Evidence, ...]] | None = None
+        # `app.register_task(Export())`: (app qualname, module, the registration step)
+        self._registrations: list[tuple[str, str, AppConfig]] = []
+        self._drafts: dict[str, _AppDraft] = {}  # apps by qualname and alias
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -373,6 +391,9 @@ class _Linker:
                     draft.autodiscover.extend(a for a in step.args if "=" not in a)
                 elif action == "set_default":
                     draft.set_default = True
+                elif action in ("register_task", "tasks.register"):
+                    self._registrations.append((draft.obj.qualname, module, step))
+                    continue
                 elif action in (
                     "conf.update",
                     "config_from_object",
@@ -428,6 +449,7 @@ class _Linker:
             app_names[draft.obj.qualname] = draft
             for alias in draft.aliases:
                 app_names[alias] = draft
+        self._drafts = app_names
         found = []
         for (module, _), fn in sorted(self.functions.items()):
             if fn.is_method:
@@ -435,7 +457,103 @@ class _Linker:
             task = self._task(module, fn, app_names, apps, objects)
             if task is not None:
                 found.append(task)
+        found.extend(self._task_classes(apps, objects))
         return sorted(found, key=lambda t: (t.file, t.def_span.line))
+
+    def _task_classes(self, apps: list[_AppDraft], objects: dict[str, _Object]) -> list[Task]:
+        """Task classes registered with an app: `app.register_task(Export())` (or the
+        class itself), `app.tasks.register(...)`. Celery names one by its `name`
+        attribute, else `module.ClassName`."""
+        by_app = {d.obj.qualname: d for d in apps}
+        found: dict[str, Task] = {}
+        for app, module, step in self._registrations:
+            if not step.args:
+                continue
+            text = step.args[0]
+            head = text.split("(", 1)[0].strip()
+            target = self.resolve(module, Ref(head, step.target.scope))
+            if target is None or target.kind != "def" or target.module is None:
+                continue
+            cls_module = target.module
+            cls_qualname = target.name[len(cls_module) + 1 :]
+            cls = self.classes.get((cls_module, cls_qualname))
+            if cls is None:
+                continue
+            alias = self._registered_as(module, step)
+            if target.name in found:
+                if alias:
+                    previous = found[target.name]
+                    found[target.name] = dataclasses.replace(
+                        previous, aliases=tuple(sorted({*previous.aliases, alias}))
+                    )
+                continue
+            attrs = {a.name: a for a in cls.attributes}
+            name_attr = attrs.get("name")
+            explicit = name_attr is not None and name_attr.literal
+            class_name = cls_qualname.rsplit(".", 1)[-1]
+            name = name_attr.value if explicit and name_attr else f"{cls_module}.{class_name}"
+            others = [] if explicit else self._other_names(cls_module, cls_module, class_name, app)
+            file = self.file_of[cls_module]
+            provided = []
+            for base in cls.bases:
+                resolved = self.resolve(cls_module, base)
+                if resolved is not None and self._pushes_context(resolved):
+                    provided.append(
+                        Evidence(file, cls.span, f"base={base.dotted} pushes an app context")
+                    )
+            run = self.functions.get((cls_module, f"{cls_qualname}.run"))
+            needs_app, needs_request = self._needs(cls_module, run, objects) if run else ([], [])
+            states = sorted(
+                {
+                    s.state
+                    for s in self.py[cls_module].states_set
+                    if s.scope == f"{cls_qualname}.run"
+                }
+            )
+            draft = by_app.get(app)
+            signal = self._signal_contexts().get(self.import_root[cls_module], ())
+            found[target.name] = Task(
+                qualname=target.name,
+                module=cls_module,
+                func=cls_qualname,
+                file=file,
+                span=cls.span,
+                def_span=cls.span,
+                decorator=f"{step.target.dotted}.{step.action}({text})",
+                app=draft.obj.qualname if draft else app,
+                name=name,
+                name_explicit=explicit,
+                bind=True,
+                base=cls.bases[0].dotted if cls.bases else None,
+                queue=attrs["queue"].value if "queue" in attrs else None,
+                needs_app_context=tuple(needs_app),
+                needs_request_context=tuple(needs_request),
+                context_provided_by=tuple(sorted({*provided, *signal})),
+                states_set=tuple(states),
+                ignore_result=(
+                    attrs["ignore_result"].value == "True"
+                    if "ignore_result" in attrs and attrs["ignore_result"].literal
+                    else None
+                ),
+                root=self.import_root[cls_module],
+                options=cls.attributes,
+                aliases=(alias,) if alias else (),
+                other_names=tuple(n for n in others if n != name),
+            )
+        return list(found.values())
+
+    def _registered_as(self, module: str, step: AppConfig) -> str | None:
+        """The module-level (or scope-level) name a registration's result is bound to."""
+        callee = f"{step.target.dotted}.{step.action}"
+        for binding in self.py[module].table.bindings:
+            if (
+                binding.kind == "assign"
+                and binding.value_call == callee
+                and binding.span.line == step.span.line
+                and binding.scope == step.target.scope
+            ):
+                return ".".join(p for p in (module, binding.scope, binding.name) if p)
+        return None
 
     def _task_decorator(
         self, module: str, fn: FunctionFacts, app_names: dict[str, _AppDraft]
@@ -532,6 +650,7 @@ class _Linker:
                     Evidence(file, inner.span, f"decorator @{inner.text} pushes an app context")
                 )
         name = name_kw.value if explicit and name_kw else f"{owner_module}.{owner_func}"
+        other_names = () if explicit else self._other_names(module, owner_module, owner_func, app)
         base_kw = kw.get("base")
         if base_kw is not None:
             base = self._context_class(module, base_kw.value, fn.qualname)
@@ -589,7 +708,30 @@ class _Linker:
             ),
             root=self.import_root[module],
             options=decorator.keywords,
+            other_names=tuple(n for n in other_names if n != name),
         )
+
+    def _other_names(self, module: str, owner_module: str, func: str, app: str) -> list[str]:
+        """The names a task without `name=` also registers under: through every other
+        dotted path its module is imported by, and as `{main}.{func}` when its module
+        starts a worker of its app under `if __name__ == "__main__":` (Celery names the
+        tasks of `__main__` after the app's `main`, `__main__` without one)."""
+        found = [f"{alias}.{func}" for alias in sorted(self.imported_as.get(owner_module, ()))]
+        draft = self._drafts.get(app)
+        if draft is None or owner_module != module:
+            return found
+        for callee in self.py[module].table.main_calls:
+            target = self.resolve(module, callee)
+            if (
+                target is not None
+                and target.kind == "member"
+                and target.member in ("worker_main", "start")
+                and self._drafts.get(target.base) is draft
+            ):
+                main = draft.obj.creation.main if draft.obj.creation else None
+                found.append(f"{main if main and main != '__name__' else '__main__'}.{func}")
+                break
+        return found
 
     def _signal_contexts(self) -> dict[str, tuple[Evidence, ...]]:
         """Per import root: worker signal handlers that push an app context for every
@@ -807,10 +949,13 @@ class _Linker:
     def call_sites(
         self, tasks: list[Task], handlers: dict[tuple[str, str], str], objects: dict[str, _Object]
     ) -> tuple[list[CallSite], dict[str, Task]]:
-        by_qualname = {t.qualname: t for t in tasks}
+        by_qualname = tasks_by_qualname(tasks)
         by_name: dict[str, Task] = {}
         for each in tasks:
             by_name.setdefault(each.name, each)
+        for each in tasks:
+            for other in each.other_names:
+                by_name.setdefault(other, each)
         found = []
         for module, facts in sorted(self.py.items()):
             file = self.file_of[module]
@@ -1089,6 +1234,28 @@ def _default_app_risks(
     return marked
 
 
+def _shadowing(py: dict[str, PythonFacts]) -> frozenset[str]:
+    """Top-level plain modules that import a package of their own name (`celery.py`
+    with `from celery import Celery`): they cannot be what that name imports."""
+    return frozenset(
+        name
+        for name, facts in py.items()
+        if "." not in name
+        and any(
+            imp.level == 0 and imp.module.split(".", 1)[0] == name for imp in facts.table.imports
+        )
+    )
+
+
+def tasks_by_qualname(tasks: Iterable[Task]) -> dict[str, Task]:
+    """Tasks by qualified name and by the names their registered instances are bound to."""
+    found = {t.qualname: t for t in tasks}
+    for task in found.copy().values():
+        for alias in task.aliases:
+            found.setdefault(alias, task)
+    return found
+
+
 def _factory_made(app: CeleryApp) -> bool:
     """`pkg.celery_init_app.celery_app`: created inside a function, not on import."""
     return app.qualname.count(".") > app.module.count(".") + 1
@@ -1144,7 +1311,7 @@ def link(
     tasks = linker.tasks(apps, objects)
     routes, handlers = linker.routes(objects)
     call_sites, by_name = linker.call_sites(tasks, handlers, objects)
-    by_qualname = {t.qualname: t for t in tasks}
+    by_qualname = tasks_by_qualname(tasks)
     beat = linker.beat(by_name, by_qualname)
     roles = linker.roles(objects, tasks, handlers)
     modules = [

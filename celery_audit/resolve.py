@@ -41,6 +41,27 @@ class Target:
         return self.name
 
 
+def path_aliases(names: dict[str, str]) -> dict[str, str]:
+    """Other dotted names each module is importable under: its path from the scanned
+    root with any of the non-package folders above its import root (`src.shop.tasks`
+    for `src/shop/tasks.py`, a namespace-package import from the repository root).
+    Names that are modules of their own are left out."""
+    taken = set(names.values())
+    aliases: dict[str, str] = {}
+    for path, name in names.items():
+        parts = list(PurePosixPath(path).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        own = name.count(".") + 1
+        for start in range(len(parts) - own - 1, -1, -1):
+            if start < 0 or not all(p.isidentifier() for p in parts[start:]):
+                break
+            alias = ".".join(parts[start:])
+            if alias not in taken:
+                aliases.setdefault(alias, name)
+    return aliases
+
+
 def module_names(paths: list[str], root_packages: tuple[str, ...] = ()) -> dict[str, str]:
     """Dotted module name of every Python file path.
 
@@ -69,9 +90,28 @@ def module_names(paths: list[str], root_packages: tuple[str, ...] = ()) -> dict[
 class Resolver:
     """Resolves dotted names across the project's modules."""
 
-    def __init__(self, tables: dict[str, ModuleTable], packages: set[str]) -> None:
+    def __init__(
+        self,
+        tables: dict[str, ModuleTable],
+        packages: set[str],
+        aliases: dict[str, str] | None = None,
+        shadowed: frozenset[str] = frozenset(),
+    ) -> None:
         self.tables = tables
         self.packages = packages
+        # Other dotted names a module is importable under (`src.shop.tasks` for
+        # `shop.tasks` from the repository root): imports through them resolve to it.
+        self.aliases = aliases or {}
+        # Top-level project modules named like the package they import (`celery.py`
+        # doing `from celery import Celery`): absolute imports of the name mean the
+        # installed package.
+        self.shadowed = shadowed
+        # Their leading parts (`src`, `src.shop` when `shop` is not a package there).
+        self.namespaces = {
+            alias.rsplit(".", depth)[0]
+            for alias in self.aliases
+            for depth in range(1, alias.count(".") + 1)
+        } - set(tables)
         self._imports: dict[tuple[str, str], list[Import]] = {}
         self._bindings: dict[tuple[str, str], list[Binding]] = {}
         for module, table in tables.items():
@@ -91,6 +131,12 @@ class Resolver:
     def is_module(self, name: str) -> bool:
         return name in self.tables
 
+    def canonical(self, name: str) -> str | None:
+        """The project module `name` denotes, under its own or another dotted path."""
+        if name in self.tables:
+            return name
+        return self.aliases.get(name)
+
     def absolute(self, module: str, imp: Import) -> str:
         """The absolute module an import statement names (relative ones resolved)."""
         if imp.level == 0:
@@ -101,17 +147,24 @@ class Resolver:
             parts = parts[: len(parts) - (imp.level - 1)]
         return ".".join(p for p in [*parts, imp.module] if p)
 
+    def _shadowed(self, imp: Import) -> bool:
+        return imp.level == 0 and imp.module.split(".", 1)[0] in self.shadowed
+
     def imported_module(self, module: str, imp: Import) -> str | None:
         """The most specific project module an import loads, or None."""
+        if self._shadowed(imp):
+            return None
         base = self.absolute(module, imp)
         if imp.name is not None:
             candidate = f"{base}.{imp.name}" if base else imp.name
-            if candidate in self.tables:
-                return candidate
+            found = self.canonical(candidate)
+            if found is not None:
+                return found
         name = base
         while name:
-            if name in self.tables:
-                return name
+            found = self.canonical(name)
+            if found is not None:
+                return found
             name = name.rpartition(".")[0]
         return None
 
@@ -181,22 +234,33 @@ class Resolver:
 
     def _import_target(self, module: str, imp: Import, depth: int) -> Target | None:
         base = self.absolute(module, imp)
+        if self._shadowed(imp):
+            if imp.name is None:
+                return Target("external", base if not imp.binds_submodule else base.split(".")[0])
+            return None if imp.name == "*" else Target("external", f"{base}.{imp.name}")
         if imp.name is None:
             # `import a.b` binds `a`; `import a.b as c` binds `a.b`.
             bound = base if not imp.binds_submodule else base.split(".", 1)[0]
-            if bound in self.tables:
-                return Target("module", bound, bound)
+            module_ = self.canonical(bound)
+            if module_ is not None:
+                return Target("module", module_, module_)
+            if bound in self.namespaces:
+                return Target("namespace", bound)
             return Target("external", bound)
         if imp.name == "*":
             return None
         candidate = f"{base}.{imp.name}" if base else imp.name
-        if candidate in self.tables:
-            return Target("module", candidate, candidate)
-        if base in self.tables:
-            found = self.resolve_name(base, imp.name, "", depth + 1)
+        module_ = self.canonical(candidate)
+        if module_ is not None:
+            return Target("module", module_, module_)
+        base_module = self.canonical(base)
+        if base_module is not None:
+            found = self.resolve_name(base_module, imp.name, "", depth + 1)
             if found is not None:
                 return found
             return Target("external", candidate)
+        if candidate in self.namespaces:
+            return Target("namespace", candidate)
         return Target("external", candidate)
 
     def attribute(self, target: Target, attr: str, depth: int = 0) -> Target | None:
@@ -208,6 +272,12 @@ class Resolver:
             if sub in self.tables:
                 return Target("module", sub, sub)
             return None
+        if target.kind == "namespace":
+            sub = f"{target.name}.{attr}"
+            module_ = self.canonical(sub)
+            if module_ is not None:
+                return Target("module", module_, module_)
+            return Target("namespace", sub) if sub in self.namespaces else None
         if target.kind == "external":
             return Target("external", f"{target.name}.{attr}")
         member = f"{target.member}.{attr}" if target.member else attr

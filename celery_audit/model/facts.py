@@ -118,6 +118,7 @@ class ModuleTable:
     bindings: tuple[Binding, ...] = ()
     has_main_guard: bool = False
     calls: tuple[str, ...] = ()  # callees of module-level call statements (`init_celery(app)`)
+    main_calls: tuple[str, ...] = ()  # the same under `if __name__ == "__main__":`
 
 
 # -- deep facts (libcst pass, Celery/Flask-relevant files only) -----------------------
@@ -207,12 +208,15 @@ class FunctionFacts:
 
 @dataclass(frozen=True)
 class ClassFacts:
-    """A class with its bases and the methods that matter for Celery/Flask wiring."""
+    """A class with its bases and the methods that matter for Celery/Flask wiring.
+    `attributes` are the names its body assigns, with their values (`name = "x"`,
+    `time_limit = 60` on a task class)."""
 
     qualname: str
     span: Span
     bases: tuple[Ref, ...] = ()
     methods: tuple[str, ...] = ()
+    attributes: tuple[Keyword, ...] = ()
 
 
 @dataclass(frozen=True)

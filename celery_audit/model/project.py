@@ -83,6 +83,12 @@ class Task:
     decorator's app could not be resolved. `renamed_by` is the wrapper decorator that
     replaced the function's name (no functools.wraps), if any. `options` are the task
     decorator's keywords as written (`time_limit=60`, `autoretry_for=(Exception,)`).
+    A task class registered with `app.register_task(Export())` is a task too: its
+    `func` is the class, `options` its class attributes, and `aliases` the names the
+    registered instance is bound to (`export = app.register_task(Export())`).
+    `other_names` are the names the same task also registers under when its module is
+    loaded another way: as `__main__` (`{Celery main}.func`), or under a second dotted
+    path (`src.shop.tasks.func` beside `shop.tasks.func`).
     """
 
     qualname: str
@@ -107,6 +113,8 @@ class Task:
     ignore_result: bool | None = None
     root: str = ""
     options: tuple[Keyword, ...] = ()
+    aliases: tuple[str, ...] = ()
+    other_names: tuple[str, ...] = ()
 
     def context_from(self, *sources: str) -> tuple[Evidence, ...]:
         """Context providers of the given sources: "body" (`with ...app_context()`),

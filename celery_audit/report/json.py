@@ -52,7 +52,7 @@ def as_dict(report: Report) -> dict[str, Any]:
                     "file": t.file,
                     "line": t.def_span.line,
                     "func": t.func,
-                    "name": t.name,
+                    "name": name,
                     "decorator": t.decorator,
                     "app": t.app,
                     "bind": t.bind,
@@ -62,6 +62,7 @@ def as_dict(report: Report) -> dict[str, Any]:
                     "context_provided_by": [e.what for e in t.context_provided_by],
                 }
                 for t in project.tasks
+                for name in (t.name, *t.other_names)
             ],
             "call_sites": [
                 {

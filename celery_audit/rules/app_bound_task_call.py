@@ -52,8 +52,8 @@ def check(project: Project) -> Iterator[Finding]:
         task = project.task(call.task) if call.task else None
         if task is None or call.kind not in CALL_KINDS or task.app in ("", "shared_task"):
             continue
-        if call.module == task.module:
-            continue
+        if call.module == task.module or call.task_name is not None:
+            continue  # by name (`app.tasks["n"]`, `signature("n")`): nothing is imported
         yield finding(
             NAME,
             f"`{call.target}.{call.kind}()` calls task `{task.name}`, bound to app "

@@ -47,18 +47,23 @@ FIX = "Give the task an explicit name=... and reference that name."
 
 
 def check(project: Project) -> Iterator[Finding]:
-    implicit = {t.name: t for t in project.tasks if not t.name_explicit}
+    implicit = {
+        n: t for t in project.tasks if not t.name_explicit for n in (t.name, *t.other_names)
+    }
     for ref in string_references(project):
         task = implicit.get(ref.name)
         if task is None:
             continue
+        unnamed = "name=" if task.decorator.startswith("@") else "`name` attribute"
         yield finding(
             NAME,
             f"{ref.what} references `{ref.name}`, a name derived from the module path of "
             f"`{task.func}`: moving or renaming the module breaks it silently",
             ref.file,
             ref.span,
-            related=(Related(task.file, task.def_span.line, f"task `{task.func}` has no name="),),
+            related=(
+                Related(task.file, task.def_span.line, f"task `{task.func}` has no {unnamed}"),
+            ),
             scope=ref.scope,
             key=f"{ref.what}:{ref.name}",
         )

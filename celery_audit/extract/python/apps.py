@@ -24,13 +24,19 @@ APP_FACTORY_NAMES = frozenset(
     }
 )  # fmt: skip
 
-# Calls linking reads: configuration of a Celery app (or its conf), and Flask's
-# register_blueprint (for URL prefixes).
+# Calls linking reads: configuration of a Celery app (or its conf), task classes
+# registered with an app, and Flask's register_blueprint (for URL prefixes).
 CONFIG_METHODS = frozenset(
-    {"config_from_object", "autodiscover_tasks", "set_default", "conf.update", "register_blueprint"}
-)
+    {
+        "config_from_object", "autodiscover_tasks", "set_default", "conf.update",
+        "register_task", "tasks.register", "register_blueprint",
+    }
+)  # fmt: skip
 # Regular expressions: a file matching none of them holds no fact of this gatherer.
-VOCABULARY = (r"Flask\(", "[Cc]elery", r"Api\(", r"Blueprint\(", r"conf\.", "register_blueprint")
+VOCABULARY = (
+    r"Flask\(", "[Cc]elery", r"Api\(", r"Blueprint\(", r"conf\.", "register_blueprint",
+    "register_task", r"tasks\.register",
+)  # fmt: skip
 
 
 def _is_app_factory(callee: str) -> bool:

@@ -40,19 +40,18 @@ def string_value(node: cst.CSTNode | None) -> str | None:
 def keywords(call: cst.Call) -> tuple[Keyword, ...]:
     """Keyword arguments with their values as text; `literal` when the value is a
     constant (string, number, True/False/None) that can be trusted statically."""
-    found = []
-    for arg in call.args:
-        if arg.keyword is None:
-            continue
-        value = arg.value
-        text = string_value(value)
-        literal = (
-            text is not None
-            or isinstance(value, (cst.Integer, cst.Float))
-            or (isinstance(value, cst.Name) and value.value in ("True", "False", "None"))
-        )
-        found.append(Keyword(arg.keyword.value, text if text is not None else code(value), literal))
-    return tuple(found)
+    return tuple(keyword_of(arg.keyword.value, arg.value) for arg in call.args if arg.keyword)
+
+
+def keyword_of(name: str, value: cst.BaseExpression) -> Keyword:
+    """`name` bound to `value`, as a keyword argument or a class attribute is."""
+    text = string_value(value)
+    literal = (
+        text is not None
+        or isinstance(value, (cst.Integer, cst.Float))
+        or (isinstance(value, cst.Name) and value.value in ("True", "False", "None"))
+    )
+    return Keyword(name, text if text is not None else code(value), literal)
 
 
 def keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:

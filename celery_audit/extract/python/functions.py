@@ -8,8 +8,23 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from celery_audit.extract.python.common import Gatherer, code, dotted, keywords, walk
-from celery_audit.model.facts import ClassFacts, Decorator, FunctionFacts, NameUse, Ref, Span
+from celery_audit.extract.python.common import (
+    Gatherer,
+    code,
+    dotted,
+    keyword_of,
+    keywords,
+    walk,
+)
+from celery_audit.model.facts import (
+    ClassFacts,
+    Decorator,
+    FunctionFacts,
+    Keyword,
+    NameUse,
+    Ref,
+    Span,
+)
 
 # `with X.app_context():` and friends put a Flask context around the block.
 CONTEXT_METHODS = frozenset({"app_context", "test_request_context", "request_context"})
@@ -73,6 +88,26 @@ def _stored_names(target: cst.CSTNode) -> list[str]:
     return []
 
 
+def _attributes(node: cst.ClassDef) -> tuple[Keyword, ...]:
+    """The plain `name = value` assignments of a class body."""
+    found = []
+    for line in node.body.body:
+        if not isinstance(line, cst.SimpleStatementLine):
+            continue
+        for statement in line.body:
+            if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+                target = statement.targets[0].target
+                if isinstance(target, cst.Name):
+                    found.append(keyword_of(target.value, statement.value))
+            elif (
+                isinstance(statement, cst.AnnAssign)
+                and statement.value is not None
+                and isinstance(statement.target, cst.Name)
+            ):
+                found.append(keyword_of(statement.target.value, statement.value))
+    return tuple(found)
+
+
 class FunctionGatherer(Gatherer):
     """Collects every function (with the global names its body reads) and class."""
 
@@ -102,7 +137,11 @@ class FunctionGatherer(Gatherer):
             if self.classes[i].qualname == self.scope:
                 facts = self.classes[i]
                 self.classes[i] = ClassFacts(
-                    facts.qualname, facts.span, facts.bases, tuple(methods)
+                    facts.qualname,
+                    facts.span,
+                    facts.bases,
+                    tuple(methods),
+                    _attributes(original_node),
                 )
                 break
         super().leave_ClassDef(original_node)

@@ -99,6 +99,7 @@ class _TableBuilder(ast.NodeVisitor):
         self.in_main_guard = False
         self.globals: list[set[str]] = []  # `global` names of each enclosing function
         self.calls: list[str] = []
+        self.main_calls: list[str] = []
 
     @property
     def where(self) -> str:
@@ -233,10 +234,10 @@ class _TableBuilder(ast.NodeVisitor):
     # Expressions hold no imports or statements worth descending into; a module-level
     # call statement runs at import time, so its callee is kept.
     def visit_Expr(self, node: ast.Expr) -> None:
-        if not self.scope and not self.in_main_guard and isinstance(node.value, ast.Call):
+        if not self.scope and isinstance(node.value, ast.Call):
             callee = dotted(node.value.func)
             if callee is not None:
-                self.calls.append(callee)
+                (self.main_calls if self.in_main_guard else self.calls).append(callee)
 
     def generic_visit(self, node: ast.AST) -> None:
         # Only statements bind names, so only statement lists are walked (`for`, `with`,
@@ -259,4 +260,5 @@ def build_table(tree: ast.Module) -> ModuleTable:
         bindings=tuple(builder.bindings),
         has_main_guard=builder.main_guard,
         calls=tuple(builder.calls),
+        main_calls=tuple(builder.main_calls),
     )
