@@ -173,8 +173,9 @@ class _Linker:
             path_aliases(self.paths),
             _shadowing({m: f for m, f in self.py.items() if m not in packages}),
         )
-        # Other dotted paths each module is actually imported under somewhere.
-        self.imported_as: dict[str, set[str]] = {}
+        # Other dotted paths modules are actually imported under, and by whom.
+        self.imported_as: dict[str, set[str]] = {}  # module -> its other paths
+        self.alias_importers: dict[str, set[str]] = {}  # other path -> importing modules
         for (module, _), imports in self.resolver.imports_by_scope():
             for imp in imports:
                 base = self.resolver.absolute(module, imp)
@@ -182,6 +183,7 @@ class _Linker:
                     canonical = self.resolver.aliases.get(name)
                     if canonical is not None:
                         self.imported_as.setdefault(canonical, set()).add(name)
+                        self.alias_importers.setdefault(name, set()).add(module)
         self.functions = {(m, fn.qualname): fn for m, f in self.py.items() for fn in f.functions}
         self.classes = {(m, c.qualname): c for m, f in self.py.items() for c in f.classes}
         self._helpers: dict[str, str | None] = {}  # decorator -> app of the task it makes
@@ -1008,9 +1010,27 @@ class _Linker:
                         ),
                         unserializable=self._unserializable(module, dispatch, objects),
                         queue=dispatch.queue,
+                        sent_name=self._sent_name(module, dispatch, task),
                     )
                 )
         return sorted(found, key=lambda c: (c.file, c.span.line, c.span.column)), by_name
+
+    def _sent_name(self, module: str, dispatch: Dispatch, task: Task | None) -> str | None:
+        """The name a dispatch sends when it reaches the task through another dotted
+        path of the task's module (its module object is then a second copy, whose task
+        registers under that path)."""
+        if task is None or dispatch.receiver is None or not task.other_names:
+            return None
+        spelled = self.resolver.spelled(module, dispatch.receiver)
+        if spelled is None:
+            return None
+        path = spelled
+        while path and self.resolver.aliases.get(path) != task.module:
+            path = path.rpartition(".")[0]
+        if not path:
+            return None
+        name = f"{path}.{task.func.rsplit('.', 1)[-1]}"
+        return name if name in task.other_names else None
 
     def _unserializable(
         self, module: str, dispatch: Dispatch, objects: dict[str, _Object]
@@ -1398,6 +1418,10 @@ def link(
         settings,
         linker.import_root,
         {key: tuple(u.ref.dotted for u in fn.uses) for key, fn in linker.functions.items()},
+        {
+            path: (linker.resolver.aliases[path], linker.alias_importers.get(path, set()))
+            for path in sorted({c.sent_name.rpartition(".")[0] for c in call_sites if c.sent_name})
+        },
     )
     call_sites = _default_app_risks(
         call_sites, tasks, celery_apps, worker_linker, linker.import_root

@@ -202,6 +202,29 @@ class Resolver:
                 return self._import_target(module, imp, _depth)
         return None
 
+    def spelled(self, module: str, ref: Ref) -> str | None:
+        """`ref` spelled out through the import that binds its head, as the importing
+        code names it (`src.clinic.reminders.send_reminder` for `send_reminder` after
+        `from src.clinic.reminders import send_reminder`); None when no import binds it."""
+        head, _, rest = ref.dotted.partition(".")
+        scope = ref.scope
+        while True:
+            imp = self._import_of(self._imports.get((module, scope), ()), head)
+            if imp is not None:
+                base = self.absolute(module, imp)
+                if imp.name is None:
+                    base = base if not imp.binds_submodule else base.split(".", 1)[0]
+                elif imp.name != "*":
+                    base = f"{base}.{imp.name}" if base else imp.name
+                else:
+                    return None
+                return f"{base}.{rest}" if rest else base
+            if self._binding_of(self._bindings.get((module, scope), ()), head) is not None:
+                return None
+            if not scope:
+                return None
+            scope = scope.rpartition(".")[0]
+
     @staticmethod
     def _binding_of(bindings: list[Binding] | tuple[()], name: str) -> Binding | None:
         """The binding of `name` that resolution follows: the first def or class,

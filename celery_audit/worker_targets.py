@@ -45,8 +45,12 @@ class WorkerLinker:
         settings: Iterable[Setting],
         roots: dict[str, str],
         calls_of: dict[tuple[str, str], tuple[str, ...]],
+        sent_through: dict[str, tuple[str, set[str]]] | None = None,
     ) -> None:
         self.calls_of = calls_of  # (module, function) -> global names its body reads
+        # Another dotted path of a task module that dispatches go through: that path ->
+        # (the module, the modules importing the path).
+        self.sent_through = sent_through or {}
         self.resolver = resolver
         self.apps = {a.qualname: a for a in apps}
         self.app_aliases = app_aliases  # factory-local names -> the app
@@ -87,6 +91,14 @@ class WorkerLinker:
         )
 
     def resolve(self, text: str) -> Resolution:
+        # `-A src.shop.celery_app`, run from the repository root: the same module.
+        head, sep, tail = text.partition(":")
+        parts = head.split(".")
+        for cut in range(len(parts), 0, -1):
+            canonical = self.resolver.aliases.get(".".join(parts[:cut]))
+            if canonical is not None:
+                text = ".".join([canonical, *parts[cut:]]) + sep + tail
+                break
         if ":" in text:
             module, _, attr = text.partition(":")
             if not self.resolver.is_module(module):
@@ -221,4 +233,12 @@ class WorkerLinker:
             for t in self.tasks
             if t.app == app.qualname or (t.app in ("shared_task", "") and t.root == root)
         }
-        return tuple(sorted(mine - self.imported_by(command, resolution)))
+        imported = self.imported_by(command, resolution)
+        # A dispatch through another path (`src.shop.tasks`) sends that path's task
+        # name: registered only if the worker imports the module by that path too.
+        through = {
+            path
+            for path, (module, importers) in self.sent_through.items()
+            if module in mine and not importers & imported
+        }
+        return tuple(sorted((mine - imported) | through))

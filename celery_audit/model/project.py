@@ -135,7 +135,9 @@ class CallSite:
     same function; `unserializable` describes arguments no serializer can send
     (request objects, the app, sessions, ORM instances); `default_app_risk` is set
     for a `@shared_task` dispatched from a module that does not load the project's
-    Celery app when no app is `set_default()`-ed."""
+    Celery app when no app is `set_default()`-ed; `sent_name` is the name the message
+    carries when the task was imported through another dotted path of its module
+    (`src.shop.tasks.export`), so differs from the task's `name`."""
 
     file: str
     span: Span
@@ -152,6 +154,7 @@ class CallSite:
     unserializable: tuple[str, ...] = ()
     default_app_risk: bool = False
     queue: str | None = None
+    sent_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,10 @@ def as_dict(report: Report) -> dict[str, Any]:
                     "file": c.file,
                     "line": c.span.line,
                     "kind": c.kind,
-                    "task": task.name if (task := project.task(c.task or "")) else c.target,
+                    # the name sent: by-name forms name one of the task's names
+                    "task": c.task_name
+                    or c.sent_name
+                    or (task.name if (task := project.task(c.task or "")) else c.target),
                     "resolved": c.task is not None,
                 }
                 for c in project.call_sites

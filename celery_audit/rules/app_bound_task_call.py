@@ -56,7 +56,7 @@ def check(project: Project) -> Iterator[Finding]:
             continue  # by name (`app.tasks["n"]`, `signature("n")`): nothing is imported
         yield finding(
             NAME,
-            f"`{call.target}.{call.kind}()` calls task `{task.name}`, bound to app "
+            f"`{call.target}.{call.kind}()` calls task `{call.sent_name or task.name}`, bound to app "
             f"`{task.app}` and imported from `{task.module}`",
             call.file,
             call.span,

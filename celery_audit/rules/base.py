@@ -19,9 +19,11 @@ def finding(
     related: tuple[Related, ...] = (),
     scope: str = "",
     key: str = "",
+    fix: str | None = None,
 ) -> Finding:
     """A finding of the rule called `name`, with its code, severity and fix from the
-    rule table. `key` describes the evidence without line numbers (for baselines)."""
+    rule table (`fix` replaces the rule's for a variant of what it detects). `key`
+    describes the evidence without line numbers (for baselines)."""
     from celery_audit.rules import BY_NAME
 
     rule = BY_NAME[name]
@@ -33,7 +35,7 @@ def finding(
         file=file,
         span=span,
         related=tuple(sorted(set(related))),
-        fix=rule.fix,
+        fix=fix or rule.fix,
         scope=scope,
         key=key or message,
     )
