@@ -1113,7 +1113,7 @@ class _Linker:
                 found.append(
                     BeatEntry(self.file_of[module], entry.span, entry.key, name, entry.schedule,
                               entry.source, module, resolved.qualname if resolved else None,
-                              entry.container)
+                              entry.container, entry.options)
                 )  # fmt: skip
         return sorted(found, key=lambda b: (b.file, b.span.line))
 
@@ -1439,6 +1439,7 @@ def link(
                 w.beat,
                 w.include,
                 w.workdir,
+                settings=w.settings,
             )
             if w.app_target and "$" not in w.app_target:  # `-A $CELERY_APP`: not knowable
                 found = worker_linker.resolve(w.app_target)

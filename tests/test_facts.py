@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from conftest import FIXTURES, scan_json
 
+from celery_audit.extract.python import extract_python
+
 
 def _tasks(data: dict) -> dict[str, tuple]:
     return {
@@ -126,3 +128,39 @@ def test_configured_context_names_and_task_decorators(tmp_path) -> None:  # type
         ["uses storage"],
     )
     assert [(f.code, f.file, f.span.line) for f in report.findings] == [("CA201", "app/jobs.py", 5)]
+
+
+def test_configuration_facts_read_through_comments_and_beat_options() -> None:
+    source = b"""
+from celery import Celery
+
+celery = Celery(__name__)
+celery.conf.update(
+    broker_transport_options={
+        "visibility_timeout": 4 * 3600,  # longest export: 3 h
+    },
+    beat_schedule={
+        "a": {"task": "t.a", "schedule": 60.0, "options": {"expires": 55}},
+        "b": {"task": "t.b", "schedule": 60.0},
+        "c": {**BASE, "task": "t.c"},
+        "d": ENTRY_D,
+    },
+)
+
+
+@celery.on_after_configure.connect
+def setup(sender, **kwargs):
+    sender.add_periodic_task(30.0, refresh.s().set(expires=25), name="refresh", priority=3)
+    sender.add_periodic_task(30.0, ping.s(), **OPTIONS)
+"""
+    facts = extract_python(source)
+    [options] = [s for s in facts.settings if s.key == "broker_transport_options"]
+    assert options.value == '{ "visibility_timeout": 4 * 3600, }'
+    assert [(e.key, e.options) for e in facts.beat_entries] == [
+        ("a", '{"expires": 55}'),
+        ("b", ""),
+        ("c", '{**BASE, "task": "t.c"}'),
+        ("d", "ENTRY_D"),
+        ("refresh", "dict(priority=3, expires=25)"),
+        ("ping.s()", "dict(**OPTIONS)"),
+    ]

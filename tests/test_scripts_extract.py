@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from celery_audit.extract.errors import SourceError
 from celery_audit.extract.scripts import extract_scripts
-from celery_audit.model.facts import Span, WorkerCommandFacts
+from celery_audit.model.facts import Keyword, Span, WorkerCommandFacts
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 APP = "shop.celery_app:celery"
@@ -781,3 +781,19 @@ def test_no_input_raises(path: str, text: str) -> None:
         assert path.startswith(("docker-compose", "compose"))
         return
     assert isinstance(facts, tuple)
+
+
+def test_setting_options_are_kept_under_their_setting_names() -> None:
+    script = (
+        "celery -A proj worker --prefetch-multiplier=1 --time-limit 300 --soft-time-limit=$SOFT\n"
+        "celery multi start w1 -A proj --prefetch-multiplier:w1 4\n"
+    )
+    found = extract_scripts("run.sh", script)
+    assert [c.settings for c in found] == [
+        (
+            Keyword("worker_prefetch_multiplier", "1", True),
+            Keyword("task_time_limit", "300", True),
+            Keyword("task_soft_time_limit", "$SOFT", False),
+        ),
+        (Keyword("worker_prefetch_multiplier", "4", True),),
+    ]

@@ -30,7 +30,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from celery_audit.extract.errors import SourceError
-from celery_audit.model.facts import Span, WorkerCommandFacts
+from celery_audit.model.facts import Keyword, Span, WorkerCommandFacts
 
 Position = tuple[int, int]  # (line, column), both 1-based
 Lookup = Callable[[str], "str | None"]
@@ -644,6 +644,14 @@ class _Environ(Mapping[str, "str | None"]):
         return len(self._shell.exported | set(self._prefix))
 
 
+# Worker options that set a Celery setting, by the setting's name.
+_SETTING_OPTIONS = {
+    "--prefetch-multiplier": "worker_prefetch_multiplier",
+    "--time-limit": "task_time_limit",
+    "--soft-time-limit": "task_soft_time_limit",
+}
+
+
 @dataclass
 class _CeleryArgs:
     app: str | None = None
@@ -652,6 +660,7 @@ class _CeleryArgs:
     include: list[str] = field(default_factory=list)
     beat: bool = False
     workdir: str | None = None
+    settings: list[Keyword] = field(default_factory=list)
 
 
 def _names(value: str) -> list[str]:
@@ -659,7 +668,8 @@ def _names(value: str) -> list[str]:
 
 
 def _parse_celery_args(args: Sequence[str], implied: str) -> _CeleryArgs:
-    """The -A target, subcommand, queues, -B and --include of celery's arguments.
+    """The -A target, subcommand, queues, -B, --include and the setting options
+    (--prefetch-multiplier, --time-limit, --soft-time-limit) of celery's arguments.
 
     Options may come before or after the subcommand (Celery 4 took `celery worker -A X`);
     `celery multi` per-node options (`-Q:w1 images`) count as plain ones.
@@ -676,6 +686,9 @@ def _parse_celery_args(args: Sequence[str], implied: str) -> _CeleryArgs:
             parsed.include.extend(_names(value))
         elif option == "--workdir":
             parsed.workdir = value
+        elif option in _SETTING_OPTIONS and value:
+            # `--time-limit=$LIMIT` is not knowable: never judged.
+            parsed.settings.append(Keyword(_SETTING_OPTIONS[option], value, "$" not in value))
 
     i = 0
     while i < len(args):
@@ -995,6 +1008,7 @@ class _Reader:
                 beat=parsed.beat,
                 include=tuple(parsed.include),
                 workdir=_join_dir(workdir, parsed.workdir) if parsed.workdir else workdir,
+                settings=tuple(parsed.settings),
             )
         )
 

@@ -297,7 +297,9 @@ class CelerySetting:
 class BeatEntryFacts:
     """One beat schedule entry. `source` says where it is written:
     "conf.beat_schedule", "conf.update", "config" (a config class/dict key) or
-    "add_periodic_task"."""
+    "add_periodic_task". `options` is the entry's `"options"` value as written
+    (`{"expires": 60}`); for add_periodic_task, its extra keywords and those of a
+    `.set(...)` on the signature, as a `dict(...)` call (`dict(expires=60)`)."""
 
     key: str
     task: str | None
@@ -306,6 +308,7 @@ class BeatEntryFacts:
     source: str
     container: str = ""
     task_ref: Ref | None = None
+    options: str = ""
 
 
 @dataclass(frozen=True)
@@ -346,7 +349,9 @@ class PythonFacts:
 
 @dataclass(frozen=True)
 class WorkerCommandFacts:
-    """A `celery` command line found in a service script."""
+    """A `celery` command line found in a service script. `settings` are the options
+    that set a Celery setting, under the setting's name (`--prefetch-multiplier=1` is
+    `worker_prefetch_multiplier`); a value read from the environment is not literal."""
 
     command: str
     span: Span
@@ -356,6 +361,7 @@ class WorkerCommandFacts:
     beat: bool = False
     include: tuple[str, ...] = ()
     workdir: str | None = None
+    settings: tuple[Keyword, ...] = ()
 
 
 @dataclass(frozen=True)

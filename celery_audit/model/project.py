@@ -198,7 +198,8 @@ class Setting:
 @dataclass(frozen=True)
 class BeatEntry:
     """A beat schedule entry; `task` is the task name string, `resolved` the qualname
-    of the task that registers that name (None when no task does)."""
+    of the task that registers that name (None when no task does), `options` the
+    entry's options as written (see facts.BeatEntryFacts)."""
 
     file: str
     span: Span
@@ -209,13 +210,15 @@ class BeatEntry:
     module: str
     resolved: str | None = None
     container: str = ""
+    options: str = ""
 
 
 @dataclass(frozen=True)
 class WorkerCommand:
     """A `celery` command in a service script, with what its `-A` resolves to: the
     Celery app (`app`), or why not (`problem`; `flask_app` when the Flask app is
-    picked), and the task modules of that app it never imports (`undiscovered`)."""
+    picked), and the task modules of that app it never imports (`undiscovered`).
+    `settings` are the Celery settings its options set (see facts.WorkerCommandFacts)."""
 
     file: str
     span: Span
@@ -230,6 +233,7 @@ class WorkerCommand:
     problem: str | None = None
     flask_app: str | None = None
     undiscovered: tuple[str, ...] = ()
+    settings: tuple[Keyword, ...] = ()
 
 
 @dataclass(frozen=True)

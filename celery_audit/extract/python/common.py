@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import tokenize
 from collections.abc import Iterator
 
 import libcst as cst
@@ -13,8 +15,26 @@ _EMPTY = cst.Module(body=[])
 
 
 def code(node: cst.CSTNode) -> str:
-    """The source text of a node, whitespace collapsed to single spaces."""
-    return " ".join(_EMPTY.code_for_node(node).split())
+    """The source text of a node, comments left out and whitespace collapsed to single
+    spaces (a comment inside a multi-line value would otherwise swallow the rest)."""
+    text = _EMPTY.code_for_node(node)
+    return " ".join((_without_comments(text) if "#" in text else text).split())
+
+
+def _without_comments(text: str) -> str:
+    try:
+        comments = [
+            t
+            for t in tokenize.generate_tokens(io.StringIO(text).readline)
+            if t.type == tokenize.COMMENT
+        ]
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    lines = text.splitlines(keepends=True)
+    for comment in reversed(comments):
+        (row, start), (_, end) = comment.start, comment.end
+        lines[row - 1] = lines[row - 1][:start] + lines[row - 1][end:]
+    return "".join(lines)
 
 
 def dotted(node: cst.CSTNode | None) -> str | None:

@@ -62,14 +62,25 @@ class ConfigGatherer(Gatherer):
             self._mapping_seen.add(id(value))
             for key, entry, key_node in dict_items(value):
                 task = schedule = None
+                options = ""
                 for field, item, _ in dict_items(entry):
                     if field == "task":
                         task = string_value(item)
                     elif field == "schedule":
                         schedule = code(item)
+                    elif field == "options":
+                        options = code(item)
+                if not options and not _plain_mapping(entry):
+                    options = code(entry)  # built elsewhere or spread: its options unknown
                 self.entries.append(
                     BeatEntryFacts(
-                        key, task, schedule or "", self.span(key_node), source, container
+                        key,
+                        task,
+                        schedule or "",
+                        self.span(key_node),
+                        source,
+                        container,
+                        options=options,
                     )
                 )
 
@@ -189,5 +200,37 @@ class ConfigGatherer(Gatherer):
                     source="add_periodic_task",
                     container=self.scope,
                     task_ref=task_ref,
+                    options=_periodic_options(node, signature),
                 )
             )
+
+
+# add_periodic_task(schedule, sig, args, kwargs, name, **options)
+_PERIODIC_PARAMETERS = frozenset({"schedule", "sig", "args", "kwargs", "name"})
+
+
+def _periodic_options(call: cst.Call, signature: cst.BaseExpression | None) -> str:
+    """The options of an `add_periodic_task` entry as a `dict(...)` text: its extra
+    keywords and those of `sig.set(...)` (`**options` stays in, so it reads as unknown)."""
+    args = [
+        a for a in call.args if a.keyword is None or a.keyword.value not in _PERIODIC_PARAMETERS
+    ]
+    args = [a for a in args if a.keyword is not None or a.star == "**"]
+    if (
+        isinstance(signature, cst.Call)
+        and isinstance(signature.func, cst.Attribute)
+        and signature.func.attr.value == "set"
+    ):
+        args += [a for a in signature.args if a.keyword is not None or a.star == "**"]
+    if not args:
+        return ""
+    return "dict(" + ", ".join(code(a).rstrip(",").strip() for a in args) + ")"
+
+
+def _plain_mapping(node: cst.CSTNode) -> bool:
+    """A dict literal or `dict(...)` call that spreads no other mapping into itself."""
+    if isinstance(node, cst.Dict):
+        return all(isinstance(e, cst.DictElement) for e in node.elements)
+    if isinstance(node, cst.Call) and dotted(node.func) == "dict":
+        return all(a.keyword is not None for a in node.args)
+    return False
