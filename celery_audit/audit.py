@@ -206,15 +206,14 @@ def audit(
         display_root or str(root), facts, root_packages=root_packages(base), options=options
     )
     findings: list[Finding] = []
-    for rule in RULES:
-        if not settings.selects(rule.code):
-            continue
+    selected = [r for r in RULES if settings.selects(r.code, default=r.default_enabled)]
+    for rule in selected:
         try:
             findings.extend(rule.check(project))
         except Exception as error:  # a broken rule must not cost the other results
             errors.append(_internal_error(f"rule {rule.code}", error))
     findings.sort(key=Finding.sort_key)
     crashed = {error.where.removeprefix("rule ") for error in errors}
-    ran = {rule.code for rule in RULES if settings.selects(rule.code)} - crashed
+    ran = {rule.code for rule in selected} - crashed
     kept = apply(findings, facts=facts, root=base, settings=settings, ran=ran, files=only_files, baseline=baseline)  # fmt: skip
     return Report(project, kept.findings, tuple(errors), kept.baselined, kept.fixed)

@@ -275,7 +275,7 @@ def graph(path: str, fmt: str, graph_scope: str, output: str | None, debug: bool
 
 @main.command("rules")
 def list_rules() -> None:
-    """List every rule with its default severity."""
+    """List every rule with its default severity and whether it runs by default."""
     from celery_audit.report.terminal import render_rules
 
     click.echo(render_rules(), nl=False)
@@ -290,4 +290,5 @@ def rule(code: str) -> None:
     found = BY_CODE.get(code.upper())
     if found is None:
         _fail(f"no rule {code}; `celery-audit rules` lists them")
-    click.echo(f"# {found.code} {found.name} ({found.severity.value})\n\n{found.doc}")
+    off = "" if found.default_enabled else ", off by default: select it by its code"
+    click.echo(f"# {found.code} {found.name} ({found.severity.value}{off})\n\n{found.doc}")

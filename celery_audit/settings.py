@@ -28,8 +28,14 @@ class Selection:
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
 
-    def decide(self, code: str, selected: bool) -> bool:
-        chosen = _most_specific(code, (*(self.select or ()), *self.extend_select))
+    def decide(self, code: str, selected: bool, *, exact: bool = False) -> bool:
+        """Whether `code` runs after this layer, given whether it ran before it. With
+        `exact` (a rule that is off by default) only the full code selects it; prefixes
+        still ignore it."""
+        chosen_from = (*(self.select or ()), *self.extend_select)
+        if exact:
+            chosen_from = tuple(p for p in chosen_from if p == code)
+        chosen = _most_specific(code, chosen_from)
         dropped = _most_specific(code, self.ignore)
         if chosen < 0 and dropped < 0:
             return selected if self.select is None else False
@@ -52,10 +58,13 @@ class Settings:
     context_names: tuple[str, ...] = ()
     task_decorators: tuple[str, ...] = ()
 
-    def selects(self, code: str) -> bool:
-        selected = True
+    def selects(self, code: str, *, default: bool = True) -> bool:
+        """Whether the rule `code` runs. A rule that is off by default (`default=False`)
+        runs only where a select or extend-select names its full code, as ruff runs its
+        opt-in rules: `CA714` selects it, `CA7` or `CA` does not."""
+        selected = default
         for layer in (*self.selection, Selection(self.select or None, (), self.ignore)):
-            selected = layer.decide(code, selected)
+            selected = layer.decide(code, selected, exact=not default)
         return selected
 
     def fails(self, severity: Severity) -> bool:

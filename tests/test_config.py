@@ -324,6 +324,24 @@ def test_selection_layers() -> None:
     assert Settings(selection=(config,), ignore=("CA301",)).selects("CA301") is False
 
 
+def test_off_by_default_rules_run_only_when_selected_by_code() -> None:
+    def runs(settings: Settings) -> bool:
+        return settings.selects("CA714", default=False)
+
+    assert not runs(Settings())
+    assert not runs(Settings(select=("CA7",)))
+    assert not runs(Settings(select=("CA",)))
+    assert runs(Settings(select=("CA714",)))
+    assert runs(Settings(select=("CA7", "CA714")))
+    assert runs(Settings(selection=(Selection(extend_select=("CA714",)),)))
+    assert not runs(Settings(selection=(Selection(extend_select=("CA71",)),)))
+    assert not runs(Settings(selection=(Selection(select=("CA714",)),), ignore=("CA7",)))
+    assert not runs(Settings(select=("CA714",), ignore=("CA714",)))
+    assert runs(Settings(selection=(Selection(select=("CA714",)),), select=("CA714",)))
+    # A later layer's select replaces an earlier one's.
+    assert not runs(Settings(selection=(Selection(select=("CA714",)),), select=("CA1",)))
+
+
 def test_severity_of_takes_the_most_specific_entry() -> None:
     settings = Settings(severity=(("CA2", Severity.INFO), ("CA201", Severity.WARNING)))
     assert [settings.severity_of(c, Severity.ERROR) for c in ("CA201", "CA202", "CA101")] == [

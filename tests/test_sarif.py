@@ -117,7 +117,8 @@ def test_every_rule_is_described_with_its_level() -> None:
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.doc},
             "help": {"text": rule.fix, "markdown": rule.doc},
-            "defaultConfiguration": {"level": LEVELS[rule.severity.value]},
+            "defaultConfiguration": {"level": LEVELS[rule.severity.value]}
+            | ({} if rule.default_enabled else {"enabled": False}),
             "properties": {"tags": ["celery", rule.area.lower().replace(" ", "-")]},
         }
 

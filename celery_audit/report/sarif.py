@@ -61,13 +61,16 @@ def _slug(text: str) -> str:
 
 
 def _rule(rule: Rule) -> dict[str, Any]:
+    configuration: dict[str, Any] = {"level": LEVELS[rule.severity]}
+    if not rule.default_enabled:
+        configuration["enabled"] = False  # runs only when selected by its code
     return {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.doc},
         "help": {"text": rule.fix, "markdown": rule.doc},
-        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "defaultConfiguration": configuration,
         "properties": {"tags": ["celery", _slug(rule.area)]},
     }
 

@@ -82,9 +82,11 @@ def render_rules() -> str:
     table.add_column("code")
     table.add_column("name")
     table.add_column("severity")
+    table.add_column("default")
     table.add_column("area")
     table.add_column("summary")
     for rule in RULES:
-        table.add_row(rule.code, rule.name, rule.severity.value, rule.area, rule.summary)
+        default = "on" if rule.default_enabled else "off"
+        table.add_row(rule.code, rule.name, rule.severity.value, default, rule.area, rule.summary)
     console.print(table)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"

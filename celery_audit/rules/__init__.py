@@ -69,9 +69,12 @@ class Rule:
     fix: str
     doc: str
     check: Callable[[Project], Iterator[Finding]]
+    default_enabled: bool = True
 
 
 def _rule(code: str, module: ModuleType) -> Rule:
+    """A rule from its module: NAME, SEVERITY, AREA, FIX, `check`, the docstring, and
+    DEFAULT_ENABLED = False for a rule that runs only when selected by its code."""
     doc = (module.__doc__ or "").strip()
     return Rule(
         code=code,
@@ -82,6 +85,7 @@ def _rule(code: str, module: ModuleType) -> Rule:
         fix=module.FIX,
         doc=doc,
         check=module.check,
+        default_enabled=getattr(module, "DEFAULT_ENABLED", True),
     )
 
 
