@@ -81,6 +81,11 @@ def test_rules_and_rule_docs() -> None:
     for rule in RULES:
         assert f"{rule.code}  {rule.name}" in listing
         assert rule.severity.value in listing
+        row = next(line for line in listing.splitlines() if line.startswith(rule.code))
+        assert row.split()[3] == ("on" if rule.default_enabled else "off")
+    assert run("rule", "CA714").stdout.startswith(
+        "# CA714 implicit-task-name (info, off by default: select it by its code)\n"
+    )
     doc = run("rule", "ca201")
     assert doc.exit_code == 0
     assert doc.stdout.startswith("# CA201 task-missing-app-context (error)\n")

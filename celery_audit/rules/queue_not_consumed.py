@@ -24,7 +24,7 @@ worker: celery -A app:celery worker -Q default,emails,reports
 ```
 
 Queues come from the task decorator's `queue=`, `apply_async(queue=...)` and a
-literal `task_routes` mapping (exact names and globs).
+literal `task_routes` (exact names and globs, matched as Celery matches them).
 
 ## Known problems
 Routes computed at run time (a router function, a mapping built in code) are not
@@ -33,14 +33,13 @@ judged.
 
 from __future__ import annotations
 
-import ast
-import fnmatch
 from collections.abc import Iterator
 
 from celery_audit.model.facts import Span
 from celery_audit.model.findings import Finding, Related
 from celery_audit.model.project import Project
 from celery_audit.rules.base import commands_by_project, finding
+from celery_audit.rules.config_values import route_matches, route_queue, routes_of
 
 NAME = "queue-not-consumed"
 SEVERITY = "warning"
@@ -50,24 +49,16 @@ FIX = "Add the queue to a worker's -Q list, or route the task to a consumed queu
 DEFAULT_QUEUE = "celery"
 
 
-def _routes(project: Project, root: str) -> dict[str, str]:
-    """task name (or glob) -> queue, from a literal `task_routes` mapping."""
-    found: dict[str, str] = {}
+def _routes(project: Project, root: str) -> list[tuple[str, str]]:
+    """(task name or glob, queue) of a project's literal `task_routes`."""
+    found = []
     for setting in project.settings:
         if setting.root != root or setting.key != "task_routes":
             continue
-        try:
-            value = ast.literal_eval(setting.value)
-        except (ValueError, SyntaxError):
-            continue  # computed routes: not judged
-        if isinstance(value, dict):
-            for pattern, route in value.items():
-                if (
-                    isinstance(pattern, str)
-                    and isinstance(route, dict)
-                    and isinstance(route.get("queue"), str)
-                ):
-                    found[pattern] = route["queue"]
+        for pattern, route in routes_of(setting) or ():  # computed routes: not judged
+            queue = route_queue(route)
+            if queue is not None:
+                found.append((pattern, queue))
     return found
 
 
@@ -88,10 +79,11 @@ def _uses(project: Project, root: str) -> list[tuple[str, str, str, Span, str]]:
                     call.scope,
                 )
             )
-    routes = _routes(project, root)
+    # Celery looks a name up among the exact keys first, then tries the globs in order.
+    routes = sorted(_routes(project, root), key=lambda route: "*" in route[0])
     for task in tasks.values():
-        for pattern, queue in routes.items():
-            if task.queue is None and fnmatch.fnmatchcase(task.name, pattern):
+        for pattern, queue in routes:
+            if task.queue is None and route_matches(pattern, task.name):
                 found.append(
                     (
                         queue,
