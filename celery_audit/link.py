@@ -221,6 +221,8 @@ class _Linker:
             for creation in facts.app_creations:
                 kind = self._creation_kind(
                     self.qualified(module, Ref(creation.callee, creation.scope))
+                ) or self._app_class_kind(
+                    self.resolve(module, Ref(creation.callee, creation.scope))
                 )
                 if kind is None:
                     continue
@@ -239,7 +241,7 @@ class _Linker:
                 callee = self.resolve(module, Ref(binding.value_call, binding.scope))
                 if callee is None:
                     continue
-                kind = self._creation_kind(callee.name)
+                kind = self._creation_kind(callee.name) or self._app_class_kind(callee)
                 if kind is None and callee.kind == "def" and callee.binding is not None:
                     kind = self._factory_kind(callee)
                 if (
@@ -273,6 +275,26 @@ class _Linker:
         if callee in BLUEPRINTS:
             return "blueprint"
         return EXTENSION_KINDS.get(callee)
+
+    def _app_class_kind(self, target: Target | None, depth: int = 0) -> str | None:
+        """`celery` / `flask` for a project class deriving from Celery or Flask
+        (`class IndicoCelery(Celery)`): its instances are apps."""
+        if target is None or depth > 8:
+            return None
+        if target.name in CELERY:
+            return "celery"
+        if target.name in FLASK:
+            return "flask"
+        if target.kind != "def" or target.binding is None or target.binding.kind != "class":
+            return None
+        module = target.module or ""
+        cls = self.classes.get((module, target.name[len(module) + 1 :]))
+        bases = cls.bases if cls else tuple(Ref(b) for b in target.binding.bases)
+        for base in bases:
+            kind = self._app_class_kind(self.resolve(module, base), depth + 1)
+            if kind is not None:
+                return kind
+        return None
 
     def _factory_kind(self, callee: Target) -> str | None:
         """`flask` / `celery` when a project function creates (and returns) an app."""
@@ -375,38 +397,46 @@ class _Linker:
                 )
 
     def _configure(self, apps: dict[str, _AppDraft]) -> None:
+        # `self.Task = X` in a method of an app's own Celery subclass configures every
+        # instance of that class.
+        by_class: dict[str, list[_AppDraft]] = {}
+        for qualname, each in apps.items():
+            app_class = self._app_class(each)
+            if app_class is not None and qualname == each.obj.qualname:
+                by_class.setdefault(app_class.name, []).append(each)
         for module, facts in sorted(self.py.items()):
             for step in facts.app_configs:
+                if step.target.dotted == "self" and step.target.scope:
+                    owner = f"{module}.{step.target.scope.split('.', 1)[0]}"
+                    for each in by_class.get(owner, ()):
+                        self._configure_step(each, module, step)
+                    continue
                 target = self.resolve(module, step.target)
                 draft = apps.get(target.name) if target is not None else None
-                if draft is None:
-                    continue
-                where = Evidence(
-                    self.file_of[module], step.span, f"{step.target.dotted}.{step.action}"
-                )
-                action = step.action
-                if action == "set:Task":
-                    base = self._context_class(module, step.args[0], step.target.scope)
-                    if base:
-                        draft.context_base = base
-                elif action == "autodiscover_tasks":
-                    draft.autodiscover.extend(a for a in step.args if "=" not in a)
-                elif action == "set_default":
-                    draft.set_default = True
-                elif action in ("register_task", "tasks.register"):
-                    self._registrations.append((draft.obj.qualname, module, step))
-                    continue
-                elif action in (
-                    "conf.update",
-                    "config_from_object",
-                    "set:conf.beat_schedule",
-                ) or action.startswith("set:conf."):
-                    for text in step.args:
-                        if "result_backend" in text and draft.backend is None:
-                            draft.backend = text
-                else:
-                    continue
-                draft.config.append(where)
+                if draft is not None:
+                    self._configure_step(draft, module, step)
+
+    def _configure_step(self, draft: _AppDraft, module: str, step: AppConfig) -> None:
+        action = step.action
+        if action == "set:Task":
+            base = self._context_class(module, step.args[0], step.target.scope)
+            if base:
+                draft.context_base = base
+        elif action == "autodiscover_tasks":
+            draft.autodiscover.extend(a for a in step.args if "=" not in a)
+        elif action == "set_default":
+            draft.set_default = True
+        elif action in ("register_task", "tasks.register"):
+            self._registrations.append((draft.obj.qualname, module, step))
+            return
+        elif action in ("conf.update", "config_from_object") or action.startswith("set:conf."):
+            for text in step.args:
+                if "result_backend" in text and draft.backend is None:
+                    draft.backend = text
+        else:
+            return
+        where = f"{step.target.dotted}.{action}"
+        draft.config.append(Evidence(self.file_of[module], step.span, where))
 
     def _context_class(self, module: str, text: str, scope: str) -> str | None:
         """The qualified name of the task base class `text` names, when that class
@@ -590,7 +620,34 @@ class _Linker:
             base = target.name[: -len(".task")]
             if base in app_names:
                 return app_names[base].obj.qualname
+        if target.kind == "member" and target.base in app_names and "." not in target.member:
+            # `@celery.periodic_task(...)`: a method of the app's own Celery subclass
+            # that applies `self.task`.
+            draft = app_names[target.base]
+            app_class = self._app_class(draft)
+            if app_class is not None and self._method_applies_task(app_class, target.member):
+                return draft.obj.qualname
         return None
+
+    def _app_class(self, draft: _AppDraft) -> Target | None:
+        """The project class an app is an instance of (`IndicoCelery`), if any."""
+        creation = draft.obj.creation
+        if creation is None:
+            return None
+        module = draft.creation_module or draft.obj.module
+        target = self.resolve(module, Ref(creation.callee, creation.scope))
+        if target is None or target.kind != "def" or target.binding is None:
+            return None
+        return target if target.binding.kind == "class" else None
+
+    def _method_applies_task(self, cls: Target, method: str) -> bool:
+        module = cls.module or ""
+        qualname = f"{cls.name[len(module) + 1 :]}.{method}"
+        return any(
+            "task" in fn.self_uses
+            for (where, name), fn in self.functions.items()
+            if where == module and (name == qualname or name.startswith(qualname + "."))
+        )
 
     def _helper_app(self, target: Target, app_names: dict[str, _AppDraft]) -> str | None:
         """For a project function or class used as a decorator: the app of the task
@@ -1114,6 +1171,16 @@ class _Linker:
                     BeatEntry(self.file_of[module], entry.span, entry.key, name, entry.schedule,
                               entry.source, module, resolved.qualname if resolved else None,
                               entry.container, entry.options)
+                )  # fmt: skip
+        # `@app.periodic_task(run_every=...)`: a task decorator that schedules its task
+        # (Celery 3's periodic_task, and project helpers in its image).
+        tasks = {t.qualname: t for t in by_qualname.values()}.values()
+        for task in sorted(tasks, key=lambda t: (t.file, t.span.line)):
+            run_every = next((k for k in task.options if k.name == "run_every"), None)
+            if run_every is not None and task.decorator.startswith("@"):
+                found.append(
+                    BeatEntry(task.file, task.span, task.name, task.name, run_every.value,
+                              "run_every", task.module, task.qualname)
                 )  # fmt: skip
         return sorted(found, key=lambda b: (b.file, b.span.line))
 

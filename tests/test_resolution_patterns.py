@@ -77,7 +77,7 @@ def test_custom_task_decorators_from_their_bodies_and_from_configuration() -> No
     # periodic_task(...) (a function helper) and locked_task(...) (a class helper) apply
     # the app's task decorator in their bodies; newsroom_platform.jobs.job is installed
     # code, named in [tool.celery-audit] task-decorators. not_a_task is a plain function.
-    _, tasks, calls = _facts("resolve_custom_decorators")
+    facts, tasks, calls = _facts("resolve_custom_decorators")
     assert tasks == {
         ("newsroom/jobs.py", 9, "newsroom.jobs.refresh_feeds"):
             ("refresh_feeds", "newsroom.worker.celery", "@periodic_task(run_every=timedelta(minutes=10))"),
@@ -86,6 +86,10 @@ def test_custom_task_decorators_from_their_bodies_and_from_configuration() -> No
         ("newsroom/jobs.py", 19, "newsroom.jobs.transcode_video"):
             ("transcode_video", "", '@job(queue="media")'),
     }  # fmt: skip
+    # periodic_task(run_every=...) schedules the task it makes.
+    assert [(b["file"], b["line"], b["task"], b["schedule"]) for b in facts["beat"]] == [
+        ("newsroom/jobs.py", 8, "newsroom.jobs.refresh_feeds", "timedelta(minutes=10)")
+    ]
     assert calls == {
         ("newsroom/views.py", 10): ("delay", "newsroom.jobs.reindex_articles", True),
         ("newsroom/views.py", 16): ("delay", "newsroom.jobs.transcode_video", True),
@@ -192,3 +196,35 @@ def test_configuration_spread_over_modules_classes_and_mappings() -> None:
     assert sorted((f["file"], f["code"]) for f in data["findings"] if f["code"] == "CA502") == [
         ("string_module/Procfile", "CA502")
     ]
+
+
+def test_project_subclasses_of_celery_and_flask() -> None:
+    # AgendaCelery(Celery) instances are apps; its periodic_task method applies
+    # self.task (a task decorator that also schedules), and `self.Task = AgendaTask` in
+    # the subclass, whose __call__ enters the app context through an ExitStack, covers
+    # every task of the app.
+    facts, tasks, calls = _facts("resolve_app_subclass")
+    app = "agenda.core.celery.celery"
+    assert [(a["file"], a["var"], a["how"]) for a in facts["celery_apps"]] == [
+        ("agenda/core/celery.py", app, "AgendaCelery()")
+    ]
+    assert tasks == {
+        ("agenda/rooms/tasks.py", 9, "agenda.rooms.tasks.notify_todays_bookings"): (
+            "notify_todays_bookings", app,
+            '@celery.periodic_task(run_every=crontab(minute="0", hour="6"))',
+        ),
+        ("agenda/rooms/tasks.py", 16, "agenda.rooms.tasks.release_room"): (
+            "release_room", app, "@celery.task",
+        ),
+    }  # fmt: skip
+    provided = "app agenda.core.celery.celery runs tasks with agenda.core.celery_ext.AgendaCelery._patch_task.AgendaTask"
+    assert [(t["needs_app_context"], t["context_provided_by"]) for t in facts["tasks"]] == [
+        (True, [provided]),
+        (True, [provided]),
+    ]
+    assert [(b["line"], b["task"]) for b in facts["beat"]] == [
+        (8, "agenda.rooms.tasks.notify_todays_bookings")
+    ]
+    assert calls == {
+        ("agenda/rooms/views.py", 10): ("delay", "agenda.rooms.tasks.release_room", True)
+    }

@@ -28,6 +28,7 @@ from celery_audit.cli import main
 from celery_audit.extract import MAX_BYTES, SourceError, extract_bytes, extract_file
 from celery_audit.extract.python import DEEP_MAX_BYTES
 from celery_audit.model.facts import FileKind, SourceFile, Span
+from celery_audit.rules import parse_error
 
 APP = FIXTURES / "robustness_app"
 KNOWN = ("jobs/worker.py", 13, "CA201")
@@ -52,6 +53,8 @@ def _findings(data: dict) -> list[tuple[str, int, str, str]]:
 
 
 def _ca001(file: str, line: int, message: str) -> tuple[str, int, str, str]:
+    if message.startswith("syntax error"):
+        message += f" (read as {parse_error.GRAMMAR})"
     return (file, line, "CA001", message + MISSING)
 
 

@@ -204,6 +204,7 @@ class FunctionFacts:
     pushes_context: tuple[Ref, ...] = ()
     params: tuple[str, ...] = ()
     is_method: bool = False
+    self_uses: tuple[str, ...] = ()  # `task` for `self.task(...)` in a method (or nested)
 
 
 @dataclass(frozen=True)

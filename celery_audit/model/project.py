@@ -197,7 +197,8 @@ class Setting:
 
 @dataclass(frozen=True)
 class BeatEntry:
-    """A beat schedule entry; `task` is the task name string, `resolved` the qualname
+    """A beat schedule entry (`source` as in facts.BeatEntryFacts, or "run_every" for
+    a task decorator's `run_every=`); `task` is the task name string, `resolved` the qualname
     of the task that registers that name (None when no task does), `options` the
     entry's options as written (see facts.BeatEntryFacts)."""
 

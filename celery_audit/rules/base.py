@@ -56,7 +56,7 @@ def string_references(project: Project) -> list[StringReference]:
     found = [
         StringReference(e.task, f"beat entry `{e.key}`", e.file, e.span, e.container)
         for e in project.beat
-        if e.task and e.source != "add_periodic_task"
+        if e.task and e.source not in ("add_periodic_task", "run_every")  # the task itself
     ]
     found += [
         StringReference(c.task_name, f'`{c.kind}("{c.task_name}")`', c.file, c.span, c.scope)

@@ -41,6 +41,8 @@ FIX = "Keep the schedule in the module the beat process imports; pin task names 
 def _where(file: str, source: str, container: str) -> str:
     if source == "add_periodic_task":
         return f"add_periodic_task calls in `{container or file}`"
+    if source == "run_every":
+        return f"`run_every=` task decorators in `{file}`"
     if source == "conf.update":
         return f"`{container}.update(beat_schedule=...)`"
     if source == "conf.beat_schedule":

@@ -43,7 +43,7 @@ FIX = "Keep every beat entry in one beat_schedule setting."
 def check(project: Project) -> Iterator[Finding]:
     locations: dict[str, dict[tuple[str, str, str], BeatEntry]] = {}
     for entry in sorted(project.beat, key=lambda e: (e.file, e.span.line)):
-        if entry.source == "add_periodic_task":
+        if entry.source in ("add_periodic_task", "run_every"):
             continue  # adds to the schedule at run time; it replaces nothing
         where = locations.setdefault(project.root_of(entry.module), {})
         where.setdefault((entry.file, entry.source, entry.container), entry)

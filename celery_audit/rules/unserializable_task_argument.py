@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from celery_audit.model.findings import Finding
 from celery_audit.model.project import Project
 from celery_audit.rules.base import finding
+from celery_audit.rules.config_values import setting_value
 
 NAME = "unserializable-task-argument"
 SEVERITY = "warning"
@@ -43,12 +44,23 @@ FIX = "Pass ids and plain values (str, int, dict of them); load objects inside t
 
 
 def check(project: Project) -> Iterator[Finding]:
+    pickled = {
+        s.root
+        for s in project.settings
+        if s.key == "task_serializer"
+        and setting_value(s) in ("pickle", "application/x-python-serialize")
+    }
     for call in project.call_sites:
         if not call.unserializable:
             continue
+        outcome = (
+            "the worker receives a detached pickled copy"
+            if project.root_of(call.module) in pickled
+            else "it cannot be serialized"
+        )
         yield finding(
             NAME,
-            f"`{call.target}.{call.kind}()` passes {', '.join(call.unserializable)}: it cannot be serialized",
+            f"`{call.target}.{call.kind}()` passes {', '.join(call.unserializable)}: {outcome}",
             call.file,
             call.span,
             scope=call.scope,

@@ -135,6 +135,10 @@ class ConfigGatherer(Gatherer):
                     self._schedule(value, "conf.beat_schedule", holder)
                 elif key is not None:
                     self._mapping(value, f"{holder}[{key!r}]")
+                    # `celery.conf["task_serializer"] = ...`, `app.config["CELERY_..."] = ...`
+                    on_conf = holder == "conf" or holder.endswith(".conf")
+                    if on_conf or (holder.endswith("config") and _is_setting(key)):
+                        self._setting(key, value, target, holder)
             return
         last = name.rsplit(".", 1)[-1]
         if "." in name and name.endswith("conf.beat_schedule"):

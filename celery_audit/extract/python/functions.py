@@ -202,6 +202,24 @@ class FunctionGatherer(Gatherer):
             uses = tuple(
                 u for u in frame.uses if u.ref.head not in local and u.ref.head not in hidden
             )
+            # What the body reads on the instance of the method it is (or is nested in).
+            owner: _Frame | None = frame
+            while owner is not None and not owner.is_method:
+                owner = owner.parent
+            instance = owner.params[0] if owner is not None and owner.params else None
+            shadowed = frame is not owner and instance in local
+            self_uses = tuple(
+                sorted(
+                    {
+                        u.ref.dotted.split(".", 1)[1]
+                        for u in frame.uses
+                        if instance
+                        and not shadowed
+                        and u.ref.head == instance
+                        and "." in u.ref.dotted
+                    }
+                )
+            )
             self.functions.append(
                 FunctionFacts(
                     qualname=frame.qualname,
@@ -212,6 +230,7 @@ class FunctionGatherer(Gatherer):
                     pushes_context=tuple(frame.pushes),
                     params=tuple(frame.params),
                     is_method=frame.is_method,
+                    self_uses=self_uses,
                 )
             )
         self._finished.clear()
@@ -332,13 +351,16 @@ class FunctionGatherer(Gatherer):
                 self._frame.context_depth -= 1
 
     def visit_Call(self, node: cst.Call) -> None:
-        # `app.app_context().push()`: a context for the rest of the body.
-        if (
-            self._frame is not None
-            and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value == "push"
-        ):
-            receiver = _context_receiver(node.func.value)
+        # `app.app_context().push()`, `stack.enter_context(app.app_context())`: a
+        # context for the rest of the body.
+        if self._frame is not None and isinstance(node.func, cst.Attribute):
+            method = node.func.attr.value
+            if method == "push":
+                receiver = _context_receiver(node.func.value)
+            elif method == "enter_context" and len(node.args) == 1:
+                receiver = _context_receiver(node.args[0].value)
+            else:
+                return
             if receiver is not None:
                 self._frame.pushes.append(Ref(receiver, self._frame.qualname))
                 self._frame.pushed_for_rest = True
