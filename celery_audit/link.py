@@ -329,6 +329,13 @@ class _Linker:
                 drafts[celery.qualname] = draft
             elif obj.kind == "celery":
                 drafts[obj.qualname] = _AppDraft(obj)
+                creation = obj.creation
+                if creation is not None and (
+                    self.qualified(obj.module, Ref(creation.callee, creation.scope))
+                    in CELERYEXT_FACTORIES
+                ):
+                    # `celery = create_celery_app(app)`: Flask-CeleryExt's AppContextTask
+                    drafts[obj.qualname].context_base = "flask_celeryext.AppContextTask"
         # `celery = make_celery(app)`: the module-level name and the app made in the
         # factory are one app; keep the module-level name, merge the factory's facts.
         for qualname, draft in list(drafts.items()):
@@ -453,6 +460,10 @@ class _Linker:
     def _pushes_context(self, target: Target, depth: int = 0) -> bool:
         if target.name in CONTEXT_TASK_BASES:
             return True
+        if target.kind == "member" and target.member == "Task":
+            # `class Once(celery.Task)`: the app's task class, whatever it was set to.
+            draft = self._drafts.get(target.base)
+            return draft is not None and draft.context_base is not None
         if (
             depth > 8
             or target.kind != "def"
@@ -465,6 +476,10 @@ class _Linker:
         call = self.functions.get((module, f"{cls_qualname}.__call__"))
         if call is not None and call.pushes_context:
             return True
+        if call is not None and not any(
+            u.ref.dotted == "super" or u.ref.dotted.endswith(".__call__") for u in call.uses
+        ):
+            return False  # its own __call__ never reaches the base's
         cls = self.classes.get((module, cls_qualname))
         bases = cls.bases if cls else tuple(Ref(b) for b in target.binding.bases)
         for base in bases:

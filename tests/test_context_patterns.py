@@ -292,3 +292,25 @@ def test_context_bound_names_from_pyproject_make_project_objects_need_a_context(
     unconfigured = as_dict(audit(FIXTURES / "resolve_context_configured", settings=Settings()))
     assert _facts(unconfigured)[0] == {key: (app, False, ()) for key in configured}
     assert reported(unconfigured, CONTEXT_CODES) == set()
+
+
+def test_context_edges_app_task_attribute_overridden_call_two_step_push_celeryext_factory() -> None:
+    """`class OncePerArgs(celery.Task)` is based on the app's task class (ContextTask)
+    and calls it; `RunsDirectly.__call__` overrides ContextTask's without calling it,
+    so its tasks lose the context unless they push one (`ctx = app.app_context();
+    ctx.push()`); `celery = create_celery_app(app)` runs tasks with AppContextTask."""
+    tasks, calls, data = _scan("resolve_context_edges")
+    assert tasks == {
+        ("habits/app.py", 28, "app.extend_streaks"):
+            ("app.celery", True, ("app app.celery runs tasks with flask_celeryext.AppContextTask",)),
+        ("kennel/tasks.py", 6, "kennel.tasks.reset_walks"):
+            ("kennel.extensions.celery", True, ("base=OncePerArgs pushes an app context",)),
+        ("kennel/tasks.py", 12, "kennel.tasks.count_dogs"): ("kennel.extensions.celery", True, ()),
+        ("kennel/tasks.py", 17, "kennel.tasks.adopt"):
+            ("kennel.extensions.celery", False, ("with app.app_context()",)),
+    }  # fmt: skip
+    assert calls == {
+        ("habits/app.py", 38): ("delay", "app.extend_streaks", True),
+        ("kennel/web.py", 14): ("delay", "kennel.tasks.adopt", True),
+    }
+    assert _findings("resolve_context_edges", data) == {("kennel/tasks.py", 12, "CA201")}

@@ -50,6 +50,7 @@ class _Frame:
     inner: set[str] = field(default_factory=set)  # nested defs: locals of this frame
     context_depth: int = 0
     pushed_for_rest: bool = False
+    contexts: dict[str, str] = field(default_factory=dict)  # `ctx = app.app_context()`
 
     def local_names(self) -> set[str]:
         names = set(self.params) | self.stores | set(self.inner)
@@ -253,6 +254,14 @@ class FunctionGatherer(Gatherer):
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self._store(node.target)
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # `ctx = app.app_context()`, pushed later with `ctx.push()`
+        receiver = _context_receiver(node.value)
+        if self._frame is not None and receiver is not None:
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self._frame.contexts[target.target.value] = receiver
+
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._store(node.target)
 
@@ -355,7 +364,9 @@ class FunctionGatherer(Gatherer):
         # context for the rest of the body.
         if self._frame is not None and isinstance(node.func, cst.Attribute):
             method = node.func.attr.value
-            if method == "push":
+            if method == "push" and isinstance(node.func.value, cst.Name):
+                receiver = self._frame.contexts.get(node.func.value.value)
+            elif method == "push":
                 receiver = _context_receiver(node.func.value)
             elif method == "enter_context" and len(node.args) == 1:
                 receiver = _context_receiver(node.args[0].value)
