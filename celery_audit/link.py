@@ -228,6 +228,12 @@ class _Linker:
                     continue
                 var = creation.var or "<unnamed>"
                 qualname = ".".join(p for p in (module, creation.scope, var) if p)
+                if "." in var:
+                    # `extensions.celery = FlaskCelery(app)`: the module's attribute
+                    holder = self.resolve(module, Ref(var.split(".")[0], creation.scope))
+                    if holder is None or holder.kind != "module":
+                        continue
+                    qualname = f"{holder.name}.{var.split('.', 1)[1]}"
                 how = creation.callee.rsplit(".", 1)[-1] + "()"
                 if creation.scope and kind in ("celery", "flask"):
                     how = f"{creation.scope.split('.')[0]}()"
@@ -430,7 +436,12 @@ class _Linker:
             if base:
                 draft.context_base = base
         elif action == "autodiscover_tasks":
-            draft.autodiscover.extend(a for a in step.args if "=" not in a)
+            for arg in step.args:
+                name, is_keyword, value = arg.partition("=")
+                if not is_keyword:
+                    draft.autodiscover.append(arg)
+                elif name.strip() == "packages":
+                    draft.autodiscover.extend(listed_modules(value, False))
         elif action == "set_default":
             draft.set_default = True
         elif action in ("register_task", "tasks.register"):

@@ -155,7 +155,8 @@ class WorkerLinker:
         roots = [resolution.module] if resolution.module else []
         if app is not None:
             roots += [app.module, *app.include, *app.imports]
-            roots += [f"{package}.tasks" for package in app.autodiscover]
+            # Celery imports each package, then its `tasks` module (if there is one).
+            roots += [m for package in app.autodiscover for m in (package, f"{package}.tasks")]
             root = self.roots.get(app.module, "")
             for setting in self.settings:
                 if setting.root == root and setting.key in ("imports", "include"):

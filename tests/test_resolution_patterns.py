@@ -228,3 +228,22 @@ def test_project_subclasses_of_celery_and_flask() -> None:
     assert calls == {
         ("agenda/rooms/views.py", 10): ("delay", "agenda.rooms.tasks.release_room", True)
     }
+
+
+def test_an_app_stored_into_a_module_attribute_by_the_factory() -> None:
+    # `celeryapp.celery = FlaskCelery(app=app)` in create_app(): the app is
+    # feeds.celeryapp.celery, where the tasks import it from; its subclass installs a
+    # context task class and autodiscover_tasks(packages=["feeds.rss.tasks"]) imports
+    # that module itself, so the worker registers the task (no CA502).
+    facts, tasks, calls = _facts("resolve_app_stored_in_module")
+    assert [(a["file"], a["line"], a["var"]) for a in facts["celery_apps"]] == [
+        ("feeds/__init__.py", 12, "feeds.celeryapp.celery")
+    ]
+    assert tasks == {
+        ("feeds/rss/tasks.py", 7, "feeds.fetch_articles"):
+            ("fetch_articles", "feeds.celeryapp.celery", '@celery.task(name="feeds.fetch_articles")'),
+    }  # fmt: skip
+    assert facts["tasks"][0]["context_provided_by"] == [
+        "app feeds.celeryapp.celery runs tasks with feeds.extensions.FlaskCelery._patch_task.ContextTask"
+    ]
+    assert calls == {("feeds/rss/views.py", 10): ("delay", "feeds.fetch_articles", True)}

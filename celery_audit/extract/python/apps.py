@@ -115,17 +115,25 @@ class AppGatherer(Gatherer):
                 continue
             if isinstance(value, cst.Call) and "." not in name:
                 self._creation(value, name, node)
+            elif isinstance(value, cst.Call) and name.count(".") == 1:
+                # `extensions.celery = FlaskCelery(app)`: the app stored in a module
+                self._creation(value, name, node)
+                if id(value) not in self._assigned:
+                    self._config_assignment(name, value, node)
             elif "." in name:
-                # `celery.Task = ContextTask`, `celery.conf.beat_schedule = {...}`
-                head, _, attr = name.partition(".")
-                self.configs.append(
-                    AppConfig(
-                        target=self._ref(head),
-                        action=f"set:{attr}",
-                        span=self.span(node),
-                        args=(code(value),),
-                    )
-                )
+                self._config_assignment(name, value, node)
+
+    def _config_assignment(self, name: str, value: cst.BaseExpression, node: cst.CSTNode) -> None:
+        # `celery.Task = ContextTask`, `celery.conf.beat_schedule = {...}`
+        head, _, attr = name.partition(".")
+        self.configs.append(
+            AppConfig(
+                target=self._ref(head),
+                action=f"set:{attr}",
+                span=self.span(node),
+                args=(code(value),),
+            )
+        )
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         name = dotted(node.target)
