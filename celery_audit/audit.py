@@ -17,7 +17,7 @@ from celery_audit.model.findings import Finding
 from celery_audit.model.project import Project
 from celery_audit.rules import RULES
 from celery_audit.settings import Settings
-from celery_audit.suppress import Baseline, apply
+from celery_audit.suppress import Baseline, apply, suppression_facts
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -215,5 +215,6 @@ def audit(
     findings.sort(key=Finding.sort_key)
     crashed = {error.where.removeprefix("rule ") for error in errors}
     ran = {rule.code for rule in selected} - crashed
-    kept = apply(findings, facts=facts, root=base, settings=settings, ran=ran, files=only_files, baseline=baseline)  # fmt: skip
+    directives, functions = suppression_facts(facts)
+    kept = apply(findings, directives=directives, functions=functions, settings=settings, ran=ran, files=only_files, baseline=baseline)  # fmt: skip
     return Report(project, kept.findings, tuple(errors), kept.baselined, kept.fixed)

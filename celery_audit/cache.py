@@ -34,7 +34,7 @@ from celery_audit.model.facts import FileFacts, SourceFile
 __all__ = ["CACHE_DIR", "FactCache", "decode", "encode", "file_key"]
 
 CACHE_DIR = ".celery_audit_cache"
-_FORMAT = 2  # bumped whenever the facts change shape: old entries would decode stale
+_FORMAT = 3  # bumped whenever the facts change shape: old entries would decode stale
 
 # -- a typed dataclass <-> JSON codec -----------------------------------------------------
 

@@ -17,148 +17,19 @@ and a bug copied into another function is a new finding.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import re
-import stat
-import tokenize
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from celery_audit.extract import MAX_BYTES
-from celery_audit.model.facts import FileFacts, FileKind, FunctionFacts, Span
+from celery_audit.model.facts import Directive, FileFacts, FunctionFacts, Span
 from celery_audit.model.findings import Finding
 from celery_audit.settings import Settings
 
 UNUSED_SUPPRESSION = "unused-suppression"
 BASELINE_SCHEMA = 1
-
-# Cheap test of a file's bytes before looking for comments at all.
-MAYBE_DIRECTIVE = re.compile(rb"celery-audit:|noqa", re.I)
-IGNORE = re.compile(r"celery-audit:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?", re.I)
-NOQA = re.compile(r"(?<![\w-])noqa(?::\s*(?P<codes>[A-Z]+\d+(?:(?:\s*,\s*|\s+)[A-Z]+\d+)*))?", re.I)
-RULE_CODE = re.compile(r"CA\d{3}")
-
-JS_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".jsx", ".tsx")
-SEMICOLON_SUFFIXES = (".ini", ".conf", ".service")
-
-
-@dataclass(frozen=True)
-class Directive:
-    """One suppression comment: `form` is "ignore", "ignore-file" or "noqa"; `codes`
-    the rule codes it names (none when it names none: then it suppresses nothing)."""
-
-    line: int
-    column: int
-    form: str
-    codes: tuple[str, ...]
-
-    @property
-    def whole_file(self) -> bool:
-        return self.form == "ignore-file"
-
-    @property
-    def text(self) -> str:
-        """The directive as it should be written (codes normalised)."""
-        if not self.codes:
-            return f"celery-audit: {self.form}"
-        if self.form == "noqa":
-            return f"noqa: {', '.join(self.codes)}"
-        return f"celery-audit: {self.form}[{', '.join(self.codes)}]"
-
-
-# -- finding comments -----------------------------------------------------------------
-
-
-def comments(path: str, kind: FileKind, text: str) -> tuple[Directive, ...]:
-    """The suppression directives in one file's text, in order."""
-    found = _python_comments(text) if kind is FileKind.PYTHON else _other_comments(path, text)
-    return tuple(d for line, column, comment in found for d in _directives(comment, line, column))
-
-
-def _directives(comment: str, line: int, column: int) -> Iterator[Directive]:
-    for match in IGNORE.finditer(comment):
-        names = re.split(r"[\s,]+", (match.group("codes") or "").upper())
-        codes = tuple(dict.fromkeys(c for c in names if RULE_CODE.fullmatch(c)))
-        form = "ignore-file" if match.group("file") else "ignore"
-        yield Directive(line, column + match.start(), form, codes)
-    for match in NOQA.finditer(comment):
-        names = re.split(r"[\s,]+", (match.group("codes") or "").upper())
-        codes = tuple(dict.fromkeys(c for c in names if RULE_CODE.fullmatch(c)))
-        if codes:  # a bare noqa, or one for other tools only, is not ours
-            yield Directive(line, column + match.start(), "noqa", codes)
-
-
-def _python_comments(text: str) -> Iterator[tuple[int, int, str]]:
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT:
-                yield token.start[0], token.start[1] + 1, token.string
-    except (tokenize.TokenError, SyntaxError):
-        return  # an unparsable file (CA001): the comments before the error still count
-
-
-def _other_comments(path: str, text: str) -> Iterator[tuple[int, int, str]]:
-    lower = path.lower()
-    if lower.endswith(JS_SUFFIXES):
-        return _scan(text, ("//",), (("/*", "*/"),), quotes="'\"`")
-    if lower.endswith((".vue", ".svelte", ".html", ".htm", ".jinja", ".jinja2", ".j2")):
-        blocks = (("<!--", "-->"), ("{#", "#}"), ("/*", "*/"))
-        return _scan(text, ("//",), blocks, quotes="")
-    # Procfile, compose/YAML, shell, Dockerfile, Makefile, supervisor/systemd/ini files.
-    markers = ("#", ";") if lower.endswith(SEMICOLON_SUFFIXES) else ("#",)
-    return _scan(text, markers, (), quotes="", after_space=True)
-
-
-def _scan(
-    text: str,
-    line_markers: tuple[str, ...],
-    blocks: tuple[tuple[str, str], ...],
-    *,
-    quotes: str,
-    after_space: bool = False,
-) -> Iterator[tuple[int, int, str]]:
-    """(line, column, text) of each comment, one piece per line for block comments.
-    `after_space`: a line marker starts a comment only at the start of the line or after
-    whitespace (shell, YAML: `a#b` is a word)."""
-    closing: str | None = None  # inside a block comment, its closing delimiter
-    quote: str | None = None  # inside a string literal, its quote
-    for number, line in enumerate(text.splitlines(), 1):
-        i = 0
-        while i < len(line):
-            if closing is not None:
-                end = line.find(closing, i)
-                yield number, i + 1, line[i : len(line) if end < 0 else end]
-                if end < 0:
-                    break
-                i, closing = end + len(closing), None
-                continue
-            char = line[i]
-            if quote is not None:
-                if char == "\\":
-                    i += 2
-                    continue
-                quote = None if char == quote else quote
-                i += 1
-                continue
-            if char in quotes:
-                quote, i = char, i + 1
-                continue
-            marker = next((m for m in line_markers if line.startswith(m, i)), None)
-            if marker and (not after_space or i == 0 or line[i - 1].isspace()):
-                yield number, i + 1, line[i:]
-                break
-            block = next((b for b in blocks if line.startswith(b[0], i)), None)
-            if block:
-                closing, i = block[1], i + len(block[0])
-                continue
-            i += 1
-        if quote != "`":  # only template literals span lines
-            quote = None
-
 
 # -- applying settings and suppressions ------------------------------------------------
 
@@ -176,20 +47,18 @@ class Outcome:
 def apply(
     findings: Iterable[Finding],
     *,
-    facts: Sequence[FileFacts],
-    root: Path,
+    directives: Mapping[str, tuple[Directive, ...]],
+    functions: Mapping[str, tuple[FunctionFacts, ...]],
     settings: Settings,
     ran: Collection[str],
     files: Collection[str] | None = None,
     baseline: Baseline | None = None,
 ) -> Outcome:
     """Severities and per-file ignores from the settings, then suppression comments
-    (with CA002 for those that suppressed nothing, among the rule codes that `ran`),
-    then, when given, only findings located in `files`, minus the `baseline`."""
+    (`directives` and the `functions` of the files that have any, by path; with CA002
+    for those that suppressed nothing, among the rule codes that `ran`), then, when
+    given, only findings located in `files`, minus the `baseline`."""
     configured = [f for f in (_configure(f, settings) for f in findings) if f is not None]
-    by_file = {f.source.path: f for f in facts}
-    directives = {path: _read_directives(root, f) for path, f in by_file.items()}
-    functions = {path: f.python.functions for path, f in by_file.items() if f.python is not None}
     used: set[tuple[str, Directive, str]] = set()  # (file, directive, code)
     kept = _unsuppressed(configured, directives, functions, used)
     unused = _unused(directives, functions, used, settings, ran)
@@ -203,26 +72,24 @@ def apply(
     return baseline.split(kept, files=files)
 
 
+def suppression_facts(
+    facts: Iterable[FileFacts],
+) -> tuple[dict[str, tuple[Directive, ...]], dict[str, tuple[FunctionFacts, ...]]]:
+    """What `apply` needs of the files' facts: the directives of every file that has
+    any, and those files' functions (whose decorator and def lines a directive may sit
+    on)."""
+    directives = {f.source.path: f.directives for f in facts if f.directives}
+    functions = {
+        f.source.path: f.python.functions for f in facts if f.directives and f.python is not None
+    }
+    return directives, functions
+
+
 def _configure(finding: Finding, settings: Settings) -> Finding | None:
     if settings.ignored_in(finding.file, finding.code):
         return None
     severity = settings.severity_of(finding.code, finding.severity)
     return finding if severity is finding.severity else replace(finding, severity=severity)
-
-
-def _read_directives(root: Path, facts: FileFacts) -> tuple[Directive, ...]:
-    path = root / facts.source.path
-    try:
-        # Like extraction: no FIFO or device (it could block), nothing too large to analyse.
-        status = path.stat()
-        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_BYTES:
-            return ()
-        data = path.read_bytes()
-    except OSError:
-        return ()
-    if not MAYBE_DIRECTIVE.search(data):
-        return ()
-    return comments(facts.source.path, facts.source.kind, data.decode("utf-8", "replace"))
 
 
 def _enclosing(functions: Sequence[FunctionFacts], line: int) -> list[FunctionFacts]:
@@ -244,8 +111,8 @@ def _marking_lines(functions: Sequence[FunctionFacts], span: Span) -> set[int]:
 
 def _unsuppressed(
     findings: Iterable[Finding],
-    directives: dict[str, tuple[Directive, ...]],
-    functions: dict[str, tuple[FunctionFacts, ...]],
+    directives: Mapping[str, tuple[Directive, ...]],
+    functions: Mapping[str, tuple[FunctionFacts, ...]],
     used: set[tuple[str, Directive, str]],
 ) -> list[Finding]:
     kept = []
@@ -262,8 +129,8 @@ def _unsuppressed(
 
 
 def _unused(
-    directives: dict[str, tuple[Directive, ...]],
-    functions: dict[str, tuple[FunctionFacts, ...]],
+    directives: Mapping[str, tuple[Directive, ...]],
+    functions: Mapping[str, tuple[FunctionFacts, ...]],
     used: set[tuple[str, Directive, str]],
     settings: Settings,
     ran: Collection[str],

@@ -12,11 +12,13 @@ from click.testing import CliRunner
 from conftest import FIXTURES
 
 from celery_audit.cli import main
-from celery_audit.model.facts import FileFacts, FileKind, SourceFile, Span
+from celery_audit.extract import extract_bytes
+from celery_audit.extract.comments import comments
+from celery_audit.model.facts import Directive, FileKind, SourceFile, Span
 from celery_audit.model.findings import Finding, Severity
 from celery_audit.rules import BY_CODE
 from celery_audit.settings import Settings
-from celery_audit.suppress import Directive, apply, comments
+from celery_audit.suppress import apply, suppression_facts
 
 CA002_WIRED = "CA002" in BY_CODE
 needs_ca002 = pytest.mark.skipif(
@@ -188,7 +190,7 @@ def finding(code: str, file: str, line: int) -> Finding:
     return Finding(code, "x", Severity.WARNING, "m", file, Span(line, 1))
 
 
-def test_findings_in_non_python_files_are_suppressed_by_their_comments(tmp_path: Path) -> None:
+def test_findings_in_non_python_files_are_suppressed_by_their_comments() -> None:
     files = {
         "Procfile": "web: gunicorn app:app\nworker: celery -A app worker  # noqa: CA501\n",
         "docker-compose.yml": "# celery-audit: ignore-file[CA504]\nservices: {}\n",
@@ -197,10 +199,8 @@ def test_findings_in_non_python_files_are_suppressed_by_their_comments(tmp_path:
     }
     facts = []
     for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
         kind = FileKind.FRONTEND if name.endswith((".js", ".html")) else FileKind.SCRIPT
-        facts.append(FileFacts(SourceFile(name, kind)))
+        facts.append(extract_bytes(SourceFile(name, kind), text.encode()))
     found = [
         finding("CA501", "Procfile", 1),
         finding("CA501", "Procfile", 2),
@@ -210,7 +210,8 @@ def test_findings_in_non_python_files_are_suppressed_by_their_comments(tmp_path:
         finding("CA602", "templates/x.html", 1),
         finding("CA602", "templates/x.html", 2),
     ]
-    kept = apply(found, facts=facts, root=tmp_path, settings=Settings(), ran=())
+    directives, functions = suppression_facts(facts)
+    kept = apply(found, directives=directives, functions=functions, settings=Settings(), ran=())
     assert [(f.file, f.span.line, f.code) for f in kept.findings] == [
         ("Procfile", 1, "CA501"),
         ("static/poll.js", 1, "CA601"),
@@ -295,14 +296,16 @@ def test_unused_suppression_only_for_codes_that_ran(seed: Path) -> None:
 
 
 @needs_ca002
-def test_the_same_comment_in_two_files_is_two_suppressions(tmp_path: Path) -> None:
-    for name in ("a.py", "b.py"):
-        (tmp_path / name).write_text("x = 1  # noqa: CA201\n")
-    facts = [FileFacts(SourceFile(name, FileKind.PYTHON)) for name in ("a.py", "b.py")]
+def test_the_same_comment_in_two_files_is_two_suppressions() -> None:
+    facts = [
+        extract_bytes(SourceFile(name, FileKind.PYTHON), b"x = 1  # noqa: CA201\n")
+        for name in ("a.py", "b.py")
+    ]
+    directives, functions = suppression_facts(facts)
     kept = apply(
         [finding("CA201", "a.py", 1)],
-        facts=facts,
-        root=tmp_path,
+        directives=directives,
+        functions=functions,
         settings=Settings(),
         ran={"CA201"},
     )

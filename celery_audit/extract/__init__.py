@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+from celery_audit.extract.comments import directives_of
 from celery_audit.extract.errors import SourceError
 from celery_audit.extract.frontend import extract_frontend
 from celery_audit.extract.python import extract_python
@@ -68,13 +69,17 @@ def extract_bytes(
     """The facts of one file's bytes (see `extract_file`)."""
     if len(data) > MAX_BYTES:
         return _too_large(source)
+    directives = directives_of(source.path, source.kind, data)
     try:
         if source.kind is FileKind.PYTHON:
-            return FileFacts(source, python=extract_python(data, vocabulary))
+            python = extract_python(data, vocabulary)
+            return FileFacts(source, python=python, directives=directives)
         text = data.decode("utf-8", errors="replace")
         if source.kind is FileKind.SCRIPT:
-            return FileFacts(source, worker_commands=extract_scripts(source.path, text))
-        return FileFacts(source, frontend_calls=extract_frontend(source.path, text))
+            commands = extract_scripts(source.path, text)
+            return FileFacts(source, worker_commands=commands, directives=directives)
+        calls = extract_frontend(source.path, text)
+        return FileFacts(source, frontend_calls=calls, directives=directives)
     except SourceError as error:
         problem = ParseProblem(error.message, error.span)
-        return FileFacts(source, python=error.partial, problems=(problem,))
+        return FileFacts(source, python=error.partial, problems=(problem,), directives=directives)

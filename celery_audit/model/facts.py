@@ -378,6 +378,30 @@ class FrontendCallFacts:
 
 
 @dataclass(frozen=True)
+class Directive:
+    """One suppression comment: `form` is "ignore", "ignore-file" or "noqa"; `codes`
+    the rule codes it names (none when it names none: then it suppresses nothing)."""
+
+    line: int
+    column: int
+    form: str
+    codes: tuple[str, ...]
+
+    @property
+    def whole_file(self) -> bool:
+        return self.form == "ignore-file"
+
+    @property
+    def text(self) -> str:
+        """The directive as it should be written (codes normalised)."""
+        if not self.codes:
+            return f"celery-audit: {self.form}"
+        if self.form == "noqa":
+            return f"noqa: {', '.join(self.codes)}"
+        return f"celery-audit: {self.form}[{', '.join(self.codes)}]"
+
+
+@dataclass(frozen=True)
 class FileFacts:
     """The facts of one file, whatever its kind."""
 
@@ -386,3 +410,4 @@ class FileFacts:
     worker_commands: tuple[WorkerCommandFacts, ...] = ()
     frontend_calls: tuple[FrontendCallFacts, ...] = ()
     problems: tuple[ParseProblem, ...] = ()
+    directives: tuple[Directive, ...] = ()  # suppression comments
