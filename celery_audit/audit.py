@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from celery_audit.cache import FactCache, file_key
+from celery_audit.cache import FactCache, Linked, file_key
 from celery_audit.discover import discover
 from celery_audit.extract import extract_bytes, read_source
-from celery_audit.link import LinkOptions, link
 from celery_audit.model.facts import FileFacts, SourceFile
 from celery_audit.model.findings import Finding
-from celery_audit.model.project import Project
+from celery_audit.model.project import LinkOptions, Project
 from celery_audit.rules import RULES
 from celery_audit.settings import Settings
 from celery_audit.suppress import Baseline, apply, suppression_facts
@@ -121,50 +121,95 @@ def _extract_parallel(
     return [outcome for outcome in outcomes if outcome is not None]
 
 
+@dataclass(frozen=True)
+class _Read:
+    """A file as read for extraction: its bytes and cache key, or its facts when it
+    could not be read."""
+
+    source: SourceFile
+    data: bytes | FileFacts
+    key: str = ""
+
+
+def read_all(base: Path, files: list[SourceFile], vocabulary: tuple[str, ...]) -> list[_Read]:
+    """Every file's bytes, hashed into its cache key."""
+    from celery_audit import __version__
+
+    found = []
+    for source in files:
+        data = read_source(base, source)
+        if isinstance(data, FileFacts):
+            found.append(_Read(source, data))
+        else:
+            key = file_key(data, source, version=__version__, vocabulary=vocabulary)
+            found.append(_Read(source, data, key))
+    return found
+
+
 def extract_all(
-    base: Path,
-    files: list[SourceFile],
+    reads: list[_Read],
     *,
     vocabulary: tuple[str, ...] = (),
     jobs: int = 1,
     cache: FactCache | None = None,
 ) -> tuple[list[FileFacts], list[InternalError]]:
-    """The facts of `files` (in their order) and the extractions that crashed. Files are
-    read here (and hashed for the cache); what the cache does not hold is extracted, in
-    `jobs` processes when there is enough of it."""
-    from celery_audit import __version__
-
-    outcomes: list[_Outcome | None] = [None] * len(files)
+    """The facts of the files `reads` holds (in their order) and the extractions that
+    crashed. What the cache does not hold is extracted, in `jobs` processes when there
+    is enough of it."""
+    outcomes: list[_Outcome | None] = [None] * len(reads)
     work: list[tuple[SourceFile, bytes]] = []
     slots: list[int] = []
-    keys: list[str] = []
-    for index, source in enumerate(files):
-        data = read_source(base, source)
-        if isinstance(data, FileFacts):
-            outcomes[index] = data
+    for index, read in enumerate(reads):
+        if isinstance(read.data, FileFacts):
+            outcomes[index] = read.data
             continue
         if cache is not None:
-            key = file_key(data, source, version=__version__, vocabulary=vocabulary)
-            found = cache.get(source, key)
+            found = cache.get(read.source, read.key)
             if found is not None:
                 outcomes[index] = found
                 continue
-            keys.append(key)
-        work.append((source, data))
+        work.append((read.source, read.data))
         slots.append(index)
     if jobs > 1 and len(work) > PARALLEL_MIN_FILES:
         done = _extract_parallel(work, vocabulary, jobs)
     else:
         done = [_extract_one(source, data, vocabulary) for source, data in work]
-    for position, (index, outcome) in enumerate(zip(slots, done, strict=True)):
+    for index, outcome in zip(slots, done, strict=True):
         outcomes[index] = outcome
         if cache is not None and isinstance(outcome, FileFacts):
-            cache.put(keys[position], outcome)
+            cache.put(reads[index].key, outcome)
     if cache is not None:
         cache.save()
     facts = [outcome for outcome in outcomes if isinstance(outcome, FileFacts)]
     errors = [outcome for outcome in outcomes if isinstance(outcome, InternalError)]
     return facts, errors
+
+
+def _linked_key(
+    reads: list[_Read], root: str, packages: tuple[str, ...], options: LinkOptions
+) -> str:
+    """What decides the linked project: every file's key (or read problem), the root
+    as displayed, the packages above it and the link options."""
+    from celery_audit import __version__
+
+    digest = hashlib.sha256()
+    head = [
+        __version__,
+        root,
+        *packages,
+        "|",
+        *options.context_names,
+        "|",
+        *options.task_decorators,
+    ]
+    digest.update("\x1f".join(head).encode("utf-8", "surrogatepass"))
+    for read in reads:
+        digest.update(b"\x00" + read.source.path.encode("utf-8", "surrogatepass") + b"\x1f")
+        if isinstance(read.data, FileFacts):
+            digest.update(repr(read.data).encode("utf-8", "surrogatepass"))
+        else:
+            digest.update(read.key.encode())
+    return digest.hexdigest()
 
 
 def root_packages(root: Path) -> tuple[str, ...]:
@@ -201,10 +246,23 @@ def audit(
             {name.rsplit(".", 1)[-1] for name in (*options.context_names, *options.task_decorators)}
         )
     )
-    facts, errors = extract_all(base, files, vocabulary=vocabulary, jobs=jobs, cache=cache)
-    project = link(
-        display_root or str(root), facts, root_packages=root_packages(base), options=options
-    )
+    reads = read_all(base, files, vocabulary)
+    packages = root_packages(base)
+    shown = display_root or str(root)
+    # Nothing changed since the last run: its linked project stands (no facts decoded).
+    key = _linked_key(reads, shown, packages, options) if cache is not None else ""
+    linked = cache.get_linked(key) if cache is not None else None
+    errors: list[InternalError] = []
+    if linked is None:
+        from celery_audit.link import link  # with networkx: not needed when nothing changed
+
+        facts, errors = extract_all(reads, vocabulary=vocabulary, jobs=jobs, cache=cache)
+        project = link(shown, facts, root_packages=packages, options=options)
+        directives, functions = suppression_facts(facts)
+        if cache is not None and not errors:
+            cache.put_linked(key, Linked(project, directives, functions))
+    else:
+        project, directives, functions = linked.project, linked.directives, linked.functions
     findings: list[Finding] = []
     selected = [r for r in RULES if settings.selects(r.code, default=r.default_enabled)]
     for rule in selected:
@@ -215,6 +273,5 @@ def audit(
     findings.sort(key=Finding.sort_key)
     crashed = {error.where.removeprefix("rule ") for error in errors}
     ran = {rule.code for rule in selected} - crashed
-    directives, functions = suppression_facts(facts)
     kept = apply(findings, directives=directives, functions=functions, settings=settings, ran=ran, files=only_files, baseline=baseline)  # fmt: skip
     return Report(project, kept.findings, tuple(errors), kept.baselined, kept.fixed)

@@ -1,4 +1,5 @@
-"""The per-file fact cache: `FileFacts` stored as JSON, keyed by what decides them.
+"""The per-file fact cache: `FileFacts` stored as JSON, keyed by what decides them,
+and the linked project of the last run, keyed by all of its inputs.
 
 A key is the sha256 of the file's bytes, the tool version, the prefilter vocabulary
 (configured names), the file kind and its path: facts are a pure function of those
@@ -26,10 +27,12 @@ import types
 import typing
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from celery_audit.model.facts import FileFacts, SourceFile
+from celery_audit.model.facts import Directive, FileFacts, FunctionFacts, SourceFile
+from celery_audit.model.project import Project
 
 __all__ = ["CACHE_DIR", "FactCache", "decode", "encode", "file_key"]
 
@@ -40,7 +43,8 @@ _FORMAT = 3  # bumped whenever the facts change shape: old entries would decode 
 
 
 def encode(value: object) -> object:
-    """`value` (frozen dataclasses, tuples, enums, plain values) as JSON-ready data.
+    """`value` (frozen dataclasses, tuples, dicts with str keys, enums, plain values) as
+    JSON-ready data.
     Dataclass fields left at their plain default are omitted."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, object] = {}
@@ -54,6 +58,8 @@ def encode(value: object) -> object:
         return value.value
     if isinstance(value, (tuple, list)):
         return [encode(item) for item in value]
+    if isinstance(value, dict):
+        return {str(name): encode(item) for name, item in value.items()}
     if value is None or isinstance(value, (str, int, float)):
         return value
     raise TypeError(f"cannot encode {type(value).__name__}")
@@ -133,6 +139,15 @@ def _build(hint: object) -> Callable[[object], Any]:
             return tuple(item(element) for element in data)
 
         return to_tuple
+    if origin is dict and args and args[0] is str:
+        values = _decoder(args[1])
+
+        def to_dict(data: object) -> Any:
+            if type(data) is not dict:
+                raise ValueError("expected an object")
+            return {name: values(item) for name, item in data.items()}
+
+        return to_dict
     if origin is tuple:
         items = [_decoder(arg) for arg in args]
 
@@ -187,6 +202,16 @@ def file_key(data: bytes, source: SourceFile, *, version: str, vocabulary: tuple
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Linked:
+    """What the last run made of its files when none changed since: the linked project,
+    and the suppression directives (with the functions around them) by path."""
+
+    project: Project
+    directives: dict[str, tuple[Directive, ...]]
+    functions: dict[str, tuple[FunctionFacts, ...]]
+
+
 class FactCache:
     """The facts of the last run at one scanned root, in `folder`.
 
@@ -197,8 +222,10 @@ class FactCache:
         self.folder = folder
         name = hashlib.sha256(os.fsencode(os.path.abspath(root))).hexdigest()[:16]
         self.index = folder / f"facts-{name}.json"
+        self.linked_index = folder / f"linked-{name}.json"
         self.hits: list[str] = []
         self.misses: list[str] = []
+        self.linked_hit = False  # the run reused the last run's linked project
         self._old: dict[str, Any] | None = None
         self._new: dict[str, list[object]] = {}
         self._changed = False
@@ -232,6 +259,35 @@ class FactCache:
         self.misses.append(source.path)
         return None
 
+    def get_linked(self, key: str) -> Linked | None:
+        """The linked project stored under `key` (the run's every input), or None."""
+        try:
+            with open(self.linked_index, "rb") as handle:
+                data = json.loads(zlib.decompress(handle.read()))
+            if data.get("format") != _FORMAT or data.get("key") != key:
+                return None
+            linked = decode(Linked, data["linked"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, zlib.error):
+            return None
+        self.linked_hit = True
+        return linked
+
+    def put_linked(self, key: str, linked: Linked) -> None:
+        """Store this run's linked project (written at once, atomically)."""
+        body = {"format": _FORMAT, "key": key, "linked": encode(linked)}
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._ignore_file()
+            text = json.dumps(body, separators=(",", ":")).encode()
+            _atomic_write(self.linked_index, zlib.compress(text, 1))
+        except OSError:
+            pass
+
+    def _ignore_file(self) -> None:
+        ignore = self.folder / ".gitignore"
+        if not ignore.exists():
+            _atomic_write(ignore, b"# Automatically created by celery-audit.\n*\n")
+
     def put(self, key: str, facts: FileFacts) -> None:
         self._new[facts.source.path] = [key, encode(facts)]
         self._changed = True
@@ -243,9 +299,7 @@ class FactCache:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            ignore = self.folder / ".gitignore"
-            if not ignore.exists():
-                _atomic_write(ignore, b"# Automatically created by celery-audit.\n*\n")
+            self._ignore_file()
             body = {"format": _FORMAT, "entries": dict(sorted(self._new.items()))}
             text = json.dumps(body, separators=(",", ":")).encode()
             _atomic_write(self.index, zlib.compress(text, 1))

@@ -33,6 +33,7 @@ from celery_audit.model.project import (
     Evidence,
     FlaskApp,
     FrontendCall,
+    LinkOptions,
     Module,
     Problem,
     Project,
@@ -45,6 +46,8 @@ from celery_audit.model.project import (
 from celery_audit.resolve import Resolver, Target, module_names, path_aliases
 from celery_audit.urls import best_rules
 from celery_audit.worker_targets import WorkerLinker
+
+__all__ = ["LinkOptions", "link", "tasks_by_qualname"]
 
 FLASK = frozenset({"flask.Flask", "flask.app.Flask"})
 CELERY = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
@@ -1394,19 +1397,6 @@ def _join(prefix: str, rule: str) -> str:
     if not prefix:
         return rule
     return prefix.rstrip("/") + ("/" + rule.lstrip("/") if rule else "")
-
-
-@dataclass(frozen=True)
-class LinkOptions:
-    """Project knowledge from configuration.
-
-    `context_names`: qualified names of project objects that need an app context
-    (`myapp.ext.storage`: any use of it or its members). `task_decorators`: qualified
-    names of project decorators that register tasks (`myapp.celery_utils.periodic`).
-    """
-
-    context_names: tuple[str, ...] = ()
-    task_decorators: tuple[str, ...] = ()
 
 
 def link(

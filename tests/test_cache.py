@@ -103,12 +103,16 @@ def test_what_invalidates_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     first = _run(root)
     assert set(first.misses) == ALL_FILES and first.hits == []
     index = first.index.read_bytes()
+    assert not first.linked_hit
     warm = _run(root)
-    assert warm.misses == [] and set(warm.hits) == ALL_FILES
+    # Nothing changed: the last run's linked project stands, no facts are even decoded.
+    assert warm.linked_hit and warm.misses == [] and warm.hits == []
     assert first.index.read_bytes() == index  # nothing changed: nothing written
 
     (root / "pkg" / "plain.py").write_text("VALUE = 2\n")  # edit
-    assert _run(root).misses == ["pkg/plain.py"]
+    edited = _run(root)
+    assert not edited.linked_hit and edited.misses == ["pkg/plain.py"]
+    assert set(edited.hits) == ALL_FILES - {"pkg/plain.py"}
     (root / "pkg" / "plain.py").rename(root / "pkg" / "other.py")  # rename
     assert _run(root).misses == ["pkg/other.py"]
     (root / "pkg" / "other.py").unlink()  # delete
@@ -117,8 +121,8 @@ def test_what_invalidates_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert cache.misses == [] and "pkg/other.py" not in entries
 
     # A setting that changes extraction (the prefilter vocabulary) invalidates everything;
-    # one that does not (a rule selection) nothing.
-    assert _run(root, Settings(select=("CA2",))).misses == []
+    # one that does not (a rule selection) nothing, not even the linked project.
+    assert _run(root, Settings(select=("CA2",))).linked_hit
     left = ALL_FILES - {"pkg/plain.py"}
     assert set(_run(root, Settings(task_decorators=("my_task",))).misses) == left
     assert _run(root, Settings(task_decorators=("my_task",))).misses == []
@@ -130,7 +134,20 @@ def test_what_invalidates_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_unusable_caches_are_ignored(tmp_path: Path) -> None:
     root = _project(tmp_path / "repo")
     expected = _scan(root, "--no-cache")
-    index = _run(root).index
+    cache = _run(root)
+    index, linked = cache.index, cache.linked_index
+    # A linked project that does not decode (or is someone else's) is not used.
+    good = linked.read_bytes()
+    body = json.loads(zlib.decompress(good))
+    body["linked"]["project"]["tasks"] = [{"qualname": 3}]
+    bad = [b"", b"\x00\xff", zlib.compress(b"[1]"), zlib.compress(json.dumps(body).encode())]
+    for garbage in bad:
+        linked.write_bytes(garbage)
+        again = _run(root)
+        assert not again.linked_hit and again.misses == []
+        linked.write_bytes(garbage)
+        assert _scan(root) == expected
+    linked.unlink()
     data = json.loads(zlib.decompress(index.read_bytes()))
     # One entry with the right key but facts that do not decode: only it is re-extracted.
     data["entries"]["pkg/app.py"][1] = {"source": {"path": "pkg/app.py", "kind": 7}}
@@ -139,6 +156,7 @@ def test_unusable_caches_are_ignored(tmp_path: Path) -> None:
     assert _scan(root) == expected
     for garbage in (b"", b"\x00\xff", zlib.compress(b"[1, 2]"), zlib.compress(b'{"entries": 3}')):
         index.write_bytes(garbage)
+        linked.unlink()
         assert set(_run(root).misses) == ALL_FILES
         assert _scan(root) == expected
 

@@ -119,14 +119,15 @@ def test_unexpected_crashes_are_one_line_internal_errors(monkeypatch) -> None:  
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise KeyError("linker bug")
 
-    monkeypatch.setattr(celery_audit.link, "link", broken)
-    monkeypatch.setattr("celery_audit.audit.link", broken)
-    result = CliRunner().invoke(main, ["scan", str(FIXTURES / "seed_app")])
+    monkeypatch.setattr(celery_audit.link, "link", broken)  # audit imports it when needed
+    result = CliRunner().invoke(main, ["scan", str(FIXTURES / "seed_app"), "--no-cache"])
     assert result.exit_code == 2
     assert result.stderr == "celery-audit: internal-error: KeyError: 'linker bug'\n"
     assert (
         "Traceback"
-        in CliRunner().invoke(main, ["scan", str(FIXTURES / "seed_app"), "--debug"]).stderr
+        in CliRunner()
+        .invoke(main, ["scan", str(FIXTURES / "seed_app"), "--debug", "--no-cache"])
+        .stderr
     )
 
 

@@ -418,7 +418,7 @@ def test_a_script_extractor_signalling_a_bad_file_gives_ca001(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The contract for script extractors: raise SourceError, get a CA001."""
-    import celery_audit.extract as extract
+    import celery_audit.extract.scripts as extract
 
     original = extract.extract_scripts
 

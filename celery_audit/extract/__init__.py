@@ -14,11 +14,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-from celery_audit.extract.comments import directives_of
 from celery_audit.extract.errors import SourceError
-from celery_audit.extract.frontend import extract_frontend
-from celery_audit.extract.python import extract_python
-from celery_audit.extract.scripts import extract_scripts
 from celery_audit.model.facts import FileFacts, FileKind, ParseProblem, SourceFile, Span
 
 __all__ = ["MAX_BYTES", "SourceError", "extract_bytes", "extract_file", "read_source"]
@@ -67,6 +63,12 @@ def extract_bytes(
     source: SourceFile, data: bytes, *, vocabulary: tuple[str, ...] = ()
 ) -> FileFacts:
     """The facts of one file's bytes (see `extract_file`)."""
+    # Imported here: a run served from the cache reads files but extracts none.
+    from celery_audit.extract.comments import directives_of
+    from celery_audit.extract.frontend import extract_frontend
+    from celery_audit.extract.python import extract_python
+    from celery_audit.extract.scripts import extract_scripts
+
     if len(data) > MAX_BYTES:
         return _too_large(source)
     directives = directives_of(source.path, source.kind, data)

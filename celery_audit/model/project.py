@@ -343,3 +343,16 @@ class Diagram:
     nodes: tuple[DiagramNode, ...]
     edges: tuple[DiagramEdge, ...]
     collapsed: bool = False
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    """Project knowledge from configuration.
+
+    `context_names`: qualified names of project objects that need an app context
+    (`myapp.ext.storage`: any use of it or its members). `task_decorators`: qualified
+    names of project decorators that register tasks (`myapp.celery_utils.periodic`).
+    """
+
+    context_names: tuple[str, ...] = ()
+    task_decorators: tuple[str, ...] = ()
