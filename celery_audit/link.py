@@ -21,6 +21,7 @@ from celery_audit.model.facts import (
     Dispatch,
     FileFacts,
     FunctionFacts,
+    Keyword,
     PythonFacts,
     Ref,
     Span,
@@ -591,11 +592,7 @@ class _Linker:
                 needs_request_context=tuple(needs_request),
                 context_provided_by=tuple(sorted({*provided, *signal})),
                 states_set=tuple(states),
-                ignore_result=(
-                    attrs["ignore_result"].value == "True"
-                    if "ignore_result" in attrs and attrs["ignore_result"].literal
-                    else None
-                ),
+                ignore_result=_literal_flag(attrs.get("ignore_result")),
                 root=self.import_root[cls_module],
                 options=cls.attributes,
                 aliases=(alias,) if alias else (),
@@ -789,11 +786,7 @@ class _Linker:
                 for outer in fn.decorators[:index]
                 if self._wrapper_of(module, outer) is not None
             ),
-            ignore_result=(
-                kw["ignore_result"].value == "True"
-                if "ignore_result" in kw and kw["ignore_result"].literal
-                else None
-            ),
+            ignore_result=_literal_flag(kw.get("ignore_result")),
             root=self.import_root[module],
             options=decorator.keywords,
             other_names=tuple(n for n in other_names if n != name),
@@ -1348,6 +1341,12 @@ def _default_app_risks(
                 )
         marked.append(dataclasses.replace(call, default_app_risk=True) if risky else call)
     return marked
+
+
+def _literal_flag(keyword: Keyword | None) -> bool | None:
+    """A `True`/`False` option as written (`ignore_result=True`); None when not given
+    or not a literal."""
+    return keyword.value == "True" if keyword is not None and keyword.literal else None
 
 
 def _shadowing(py: dict[str, PythonFacts]) -> frozenset[str]:
