@@ -26,7 +26,6 @@ from conftest import FIXTURES
 import celery_audit.audit
 from celery_audit.cli import main
 from celery_audit.extract import MAX_BYTES, SourceError, extract_bytes, extract_file
-from celery_audit.extract.python import DEEP_MAX_BYTES
 from celery_audit.model.facts import FileKind, SourceFile, Span
 from celery_audit.rules import parse_error
 
@@ -123,17 +122,6 @@ BAD_PYTHON = {
         1,
         "cannot parse: nested too deeply (RecursionError)",
     ),
-    "and_chain_too_deep_for_libcst": (
-        # ast keeps the operands flat; libcst nests one level per `and`.
-        b"import celery\nx = " + b" and ".join([b"a"] * 20_000) + b"\n",
-        1,
-        "skipped: nested too deeply for the deep pass (RecursionError)",
-    ),
-    "concatenation_too_long_for_libcst": (
-        b"import celery\nx = (" + b" ".join([b"'a'"] * 5_000) + b")\n",
-        2,
-        "skipped: libcst cannot parse it for the deep pass (Syntax Error @ 2:1.)",
-    ),
 }
 
 
@@ -160,6 +148,10 @@ GOOD_PYTHON = {
     + b"".join(b"elif x == %d:\n    pass\n" % i for i in range(1, 1500)),
     "long_concatenation": b"import celery\nx = (" + b" ".join([b"'a'"] * 1000) + b")\n",
     "nested_lists": b"import celery\nx = " + b"[" * 150 + b"]" * 150 + b"\n",
+    # ast keeps these flat (a parser nesting one level per operand or string needs a
+    # deeper stack than Python's own, or refuses them).
+    "long_and_chain": b"import celery\nx = " + b" and ".join([b"a"] * 20_000) + b"\n",
+    "very_long_concatenation": b"import celery\nx = (" + b" ".join([b"'a'"] * 5_000) + b")\n",
 }
 
 
@@ -173,7 +165,7 @@ def test_odd_but_valid_python_is_no_finding(tmp_path: Path, name: str) -> None:
 
 
 def test_a_task_beside_deep_nesting_is_still_analysed() -> None:
-    """The large-stack thread lets libcst through nesting the default limit refuses."""
+    """A long implicit concatenation beside a task does not hide the task."""
     source = (
         b"from celery import Celery\nfrom flask import current_app\ncelery = Celery()\n"
         b"BANNER = (" + b" ".join([b"'='"] * 1000) + b")\n"
@@ -185,15 +177,14 @@ def test_a_task_beside_deep_nesting_is_still_analysed() -> None:
 
 
 def test_a_failed_deep_pass_keeps_the_imports(monkeypatch: pytest.MonkeyPatch) -> None:
-    """RecursionError in libcst's traversal (not only its parser) is a CA001, and the
-    module table survives it, so other modules still resolve names through this one."""
+    """RecursionError in the deep pass is a CA001, and the module table survives it, so
+    other modules still resolve names through this one."""
     from celery_audit.extract.python import functions
 
-    # libcst's batched visitors find their methods by __name__.
-    def visit_FunctionDef(self: object, node: object) -> None:
+    def enter_function(self: object, node: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(functions.FunctionGatherer, "visit_FunctionDef", visit_FunctionDef)
+    monkeypatch.setattr(functions.FunctionGatherer, "enter_function", enter_function)
     facts = extract_bytes(
         SourceFile("jobs.py", FileKind.PYTHON),
         b"from celery import shared_task\n@shared_task\ndef export():\n    pass\n",
@@ -205,20 +196,35 @@ def test_a_failed_deep_pass_keeps_the_imports(monkeypatch: pytest.MonkeyPatch) -
     assert [i.name for i in facts.python.table.imports] == ["shared_task"]
 
 
-def test_deep_pass_size_limit(tmp_path: Path) -> None:
-    """Above DEEP_MAX_BYTES a file with Celery vocabulary gets the module table only
-    and one CA001; without vocabulary it never needed the deep pass: no finding."""
+def test_a_large_file_gets_the_deep_pass(tmp_path: Path) -> None:
+    """A file over a megabyte (generated code) is analysed like any other: the deep
+    pass costs about what its parse does, so no size stops it below MAX_BYTES."""
     root = _repo(tmp_path)
-    filler = b"".join(b"value_%06d = %d\n" % (i, i) for i in range(DEEP_MAX_BYTES // 18 + 1))
-    (root / "generated_celery.py").write_bytes(b"from celery import Celery\n" + filler)
+    filler = b"".join(b"value_%06d = %d\n" % (i, i) for i in range(60_000))
+    assert len(filler) > 1024 * 1024
+    (root / "generated_celery.py").write_bytes(
+        b"from celery import shared_task\n" + filler
+        + b"@shared_task\ndef report():\n    return 1\n"
+    )  # fmt: skip
     (root / "generated_data.py").write_bytes(filler)
     _, data, _ = _scan(root)
-    assert _findings(data) == [
-        _ca001("generated_celery.py", 1, "skipped: too large for the deep pass (over 1 MB)"),
-        _known(),
-    ]
+    # The deep pass saw the task: the worker never imports its module.
+    unregistered = (
+        "Procfile",
+        1,
+        "CA502",
+        "`celery -A jobs.worker worker --loglevel=info` never imports `generated_celery`: "
+        "its tasks (`generated_celery.report`) are unregistered in this worker",
+    )
+    assert _findings(data) == [unregistered, _known()]
     modules = {node["id"] for node in data["graph"]["nodes"]}
     assert {"generated_celery", "generated_data"} <= modules
+    facts = extract_bytes(
+        SourceFile("generated_celery.py", FileKind.PYTHON),
+        (root / "generated_celery.py").read_bytes(),
+    )
+    assert facts.problems == () and facts.python is not None
+    assert [f.qualname for f in facts.python.functions] == ["report"]
 
 
 def test_file_above_max_bytes_is_not_even_read(
@@ -241,8 +247,8 @@ def test_file_above_max_bytes_is_not_even_read(
 @pytest.mark.slow
 def test_ten_megabyte_files_are_scanned_in_bounded_time_and_memory(tmp_path: Path) -> None:
     """A 10 MB module of plain assignments gets its module table (stdlib ast: about
-    10 s and 1.3 GB here); with Celery vocabulary it is also too large for the deep
-    pass (libcst would need minutes and gigabytes), which is one CA001."""
+    10 s and 1.3 GB here); with Celery vocabulary it also gets the deep pass, which
+    walks the same tree: no finding either way."""
     import resource
 
     root = _repo(tmp_path)
@@ -261,10 +267,7 @@ def test_ten_megabyte_files_are_scanned_in_bounded_time_and_memory(tmp_path: Pat
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"\ntwo 10 MB modules: {elapsed:.0f} s, peak RSS of a scan so far {peak_mb:.0f} MB")
     data = json.loads(result.stdout)
-    assert _findings(data) == [
-        _ca001("celery_data.py", 1, "skipped: too large for the deep pass (over 1 MB)"),
-        _known(),
-    ]
+    assert _findings(data) == [_known()]
     assert (result.returncode, result.stderr) == (1, "")
     assert elapsed < 300, f"{elapsed:.0f} s"
     assert peak_mb < 4096, f"{peak_mb:.0f} MB"
@@ -463,15 +466,14 @@ def _crash_on_boom(monkeypatch: pytest.MonkeyPatch) -> None:
     """A gatherer bug that fires on one file only: a call to `boom()`."""
     from celery_audit.extract.python import calls
 
-    visit = calls.DispatchGatherer.visit_Call
+    call = calls.DispatchGatherer.call
 
-    # libcst's batched visitors find their methods by __name__.
-    def visit_Call(self: calls.DispatchGatherer, node):  # type: ignore[no-untyped-def]
-        if getattr(node.func, "value", None) == "boom":
+    def crashing_call(self: calls.DispatchGatherer, node):  # type: ignore[no-untyped-def]
+        if getattr(node.func, "id", None) == "boom":
             raise KeyError("gatherer bug")
-        return visit(self, node)
+        return call(self, node)
 
-    monkeypatch.setattr(calls.DispatchGatherer, "visit_Call", visit_Call)
+    monkeypatch.setattr(calls.DispatchGatherer, "call", crashing_call)
 
 
 def test_a_crashing_extractor_costs_one_file(

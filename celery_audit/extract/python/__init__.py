@@ -1,9 +1,9 @@
 """Python extraction: one file's text in, `PythonFacts` out.
 
-Two passes. The module table (imports, bindings) comes from stdlib `ast` for every
-file: it is what name resolution needs and it is cheap. The deep facts come from libcst
-gatherers run in one batched traversal, only for files whose text holds the vocabulary
-the gatherers match (libcst parse + positions costs ~40x an `ast.parse`).
+Both passes read the one `ast` tree parsed per file. The module table (imports,
+bindings) is built for every file: it is what name resolution needs. The deep facts come
+from one traversal feeding every gatherer (deep.py), only for files whose text holds the
+vocabulary the gatherers match.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ from typing import TypeVar
 
 from celery_audit.extract.errors import SourceError
 from celery_audit.extract.python.table import build_table
-from celery_audit.model.facts import ModuleTable, PythonFacts, Span
+from celery_audit.model.facts import PythonFacts, Span
 
-__all__ = ["DEEP_MAX_BYTES", "SourceError", "decode", "extract_python", "needs_deep_pass"]
+__all__ = ["SourceError", "decode", "extract_python", "needs_deep_pass"]
 
 
 @functools.cache
 def _prefilter() -> re.Pattern[str]:
     """One pattern built from every gatherer's vocabulary: a file none of it occurs in
-    holds no deep fact. Built on first use: the gatherers import libcst, which a run
-    served from the cache never needs."""
+    holds no deep fact. Built on first use: a run served from the cache never needs
+    the gatherers."""
     from celery_audit.extract.python import apps, calls, config, functions, routes
 
     return re.compile(
@@ -42,19 +42,11 @@ def _prefilter() -> re.Pattern[str]:
     )
 
 
-# Above this size a file gets the module table only: the deep pass costs about 15 s
-# and 500 MB per MB of source, and only generated files (data dumps, parsers, protobuf
-# modules) come near it.
-DEEP_MAX_BYTES = 1024 * 1024
-
-# The module table and libcst recurse over the tree, libcst by several frames per
-# level and its parser in native code, where running out of stack is a segmentation
-# fault, not an exception. Python's parser (at its default limits) bounds how deep a
-# tree can be; libcst still nests what ast keeps flat (thousands of `and` operands,
-# implicitly concatenated strings), and valid code nests deeper than the default
-# recursion limit allows (a long `elif` chain). So both run in a thread whose stack
-# holds any file under DEEP_MAX_BYTES, with a recursion limit to match. The limit is
-# per process: one such thread at a time.
+# The module table and the deep pass recurse over the tree, and valid code nests deeper
+# than the default recursion limit allows (a long `elif` chain, a long `a + b + ...`).
+# Python's parser (at its default limits) bounds how deep a tree can be, so both run in
+# a thread whose stack holds any tree it accepts, with a recursion limit to match. The
+# limit is per process: one such thread at a time.
 _STACK_BYTES = 256 * 1024 * 1024
 _RECURSION_LIMIT = 50_000
 _stack_lock = threading.Lock()
@@ -158,72 +150,26 @@ def extract_python(data: bytes, vocabulary: tuple[str, ...] = ()) -> PythonFacts
     decorators, context-bound objects) to the prefilter.
 
     Raises SourceError for undecodable or invalid source, and for a deep pass that
-    cannot be done (too large, too deep for libcst): that error keeps the module table
-    as its `partial` facts."""
+    cannot be done (out of stack or memory): that error keeps the module table as its
+    `partial` facts."""
     text = decode(data)
     tree = _parse(text)
-    return _with_large_stack(_analyse, text, tree, len(data), vocabulary)
+    return _with_large_stack(_analyse, text, tree, vocabulary)
 
 
-def _analyse(text: str, tree: ast.Module, size: int, vocabulary: tuple[str, ...]) -> PythonFacts:
+def _analyse(text: str, tree: ast.Module, vocabulary: tuple[str, ...]) -> PythonFacts:
     try:
         table = build_table(tree)
     except RecursionError:
         raise SourceError("cannot parse: nested too deeply (RecursionError)", Span(1)) from None
     if not needs_deep_pass(text, vocabulary):
         return PythonFacts(table=table)
-    partial = PythonFacts(table=table)
-    if size > DEEP_MAX_BYTES:
-        raise SourceError(
-            f"skipped: too large for the deep pass (over {DEEP_MAX_BYTES // (1024 * 1024)} MB)",
-            Span(1),
-            partial=partial,
-        )
+    from celery_audit.extract.python.deep import deep_facts
+
     try:
-        return _deep(text, table)
+        return deep_facts(text, tree, table)
     except RecursionError:
         message = "skipped: nested too deeply for the deep pass (RecursionError)"
     except MemoryError:
         message = "skipped: out of memory in the deep pass (MemoryError)"
-    raise SourceError(message, Span(1), partial=partial)
-
-
-def _deep(text: str, table: ModuleTable) -> PythonFacts:
-    import libcst as cst
-    from libcst.metadata import MetadataWrapper
-
-    from celery_audit.extract.python import apps, calls, config, functions, routes
-
-    try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        # Python's own parser accepted the file: this is a limit of libcst's parser
-        # (thousands of implicitly concatenated strings), so the module table stands.
-        raise SourceError(
-            f"skipped: libcst cannot parse it for the deep pass ({str(error).splitlines()[0]})",
-            Span(error.raw_line or 1),
-            partial=PythonFacts(table=table),
-        ) from None
-    app_g = apps.AppGatherer()
-    fn_g = functions.FunctionGatherer()
-    call_g = calls.DispatchGatherer()
-    route_g = routes.RouteGatherer()
-    config_g = config.ConfigGatherer()
-    MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(
-        [app_g, fn_g, call_g, route_g, config_g]
-    )
-    return PythonFacts(
-        table=table,
-        deep=True,
-        app_creations=tuple(app_g.creations),
-        app_configs=tuple(app_g.configs),
-        functions=tuple(fn_g.functions),
-        classes=tuple(fn_g.classes),
-        dispatches=tuple(call_g.dispatches),
-        routes=tuple(route_g.routes),
-        status_reads=tuple(call_g.status_reads),
-        beat_entries=tuple(config_g.entries),
-        states_set=tuple(call_g.states),
-        config_classes=tuple(config_g.config_classes),
-        settings=tuple(config_g.settings),
-    )
+    raise SourceError(message, Span(1), partial=PythonFacts(table=table))
