@@ -10,6 +10,7 @@ from celery_audit.extract.python.source import (
     is_sole_argument,
     positional,
     string_value,
+    unstarred,
 )
 from celery_audit.model.facts import AppConfig, AppCreation, Ref
 
@@ -77,7 +78,7 @@ class AppGatherer:
             elif type(value) in (ast.List, ast.Tuple, ast.Set):
                 texts.extend(
                     s
-                    for s in (string_value(_unstar(e)) for e in value.elts)  # type: ignore[attr-defined]
+                    for s in (string_value(unstarred(e)) for e in value.elts)  # type: ignore[attr-defined]
                     if s is not None
                 )
             else:
@@ -165,7 +166,3 @@ class AppGatherer:
 
     def _ref(self, head: str) -> Ref:
         return Ref(head, self.walker.scope)
-
-
-def _unstar(node: ast.expr) -> ast.expr:
-    return node.value if type(node) is ast.Starred else node  # type: ignore[attr-defined]

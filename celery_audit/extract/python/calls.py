@@ -271,6 +271,8 @@ class DispatchGatherer:
     def _id_sources(self, expr: ast.AST, body: _Body) -> set[int]:
         """Dispatch indices whose result id `expr` carries."""
         found: set[int] = set()
+        if not (body.results or body.carriers or self._by_node):
+            return found  # nothing to carry yet: no need to walk the expression
         carriers = body.carriers
         for node in ast.walk(expr):
             kind = type(node)

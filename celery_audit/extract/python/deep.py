@@ -191,6 +191,7 @@ class Walker:
         self.routes.call(node)
         self.config.call(node)
         self.visit(node.func)
+        # In source order: a keyword can come before a `*args`.
         for arg in source_args(node) if node.keywords else node.args:
             self.visit(arg.value if type(arg) is ast.keyword else arg)
 
@@ -199,11 +200,14 @@ class Walker:
             self.functions.use(node.id, node)
 
     def _constant(self, node: ast.Constant) -> None:
+        # `None`, `True` and `False` are read like names (the facts have always listed
+        # them among a body's reads; no import or binding can give them a meaning).
         value = node.value
         if not self.quiet and (value is None or value is True or value is False):
             self.functions.use(str(value), node)
 
     def _attribute(self, node: ast.Attribute) -> None:
+        # A dotted name (`a.b.c`) is one read; in `f().x` or `a[0].x` the reads are inside.
         inner = node.value
         while type(inner) is ast.Attribute:
             inner = inner.value
@@ -306,6 +310,7 @@ class Walker:
             visit(value)
 
     def _if_exp(self, node: ast.IfExp) -> None:
+        # In source order: `body if test else orelse`.
         self.visit(node.body)
         self.visit(node.test)
         self.visit(node.orelse)

@@ -226,7 +226,7 @@ class Source:
         line, column = node.lineno, self.column(node.lineno, node.col_offset)  # type: ignore[attr-defined]
         end_line: int = node.end_lineno  # type: ignore[attr-defined]
         end = self.column(end_line, node.end_col_offset)  # type: ignore[attr-defined]
-        skip = 1 if sole_argument else 0
+        pairs = [(line, column, end_line, end)]
         while True:
             before = self._before(line, column)
             if self._char(*before) != "(":
@@ -234,12 +234,15 @@ class Source:
             after = self._after(end_line, end)
             if self._char(*after) != ")":
                 break
-            if skip:
-                skip = 0
-                break
             line, column = before
             end_line, end = after[0], after[1] + 1
-        if skip and self.lines[line - 1][column : column + 1] == "(":
+            pairs.append((line, column, end_line, end))
+        if not sole_argument:
+            return pairs[-1]
+        if len(pairs) > 1:
+            return pairs[-2]  # the outermost pair is the call's
+        line, column, end_line, end = pairs[0]
+        if self.lines[line - 1][column : column + 1] == "(":
             # A generator expression as the sole argument: ast counts the call's
             # parentheses as its own.
             column += 1
