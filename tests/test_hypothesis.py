@@ -2,8 +2,8 @@
 
 Sources are generated (hypothesmith, when installed: programs from Python's grammar
 and from libcst's node types), mutated from the fixtures (byte flips, deletions,
-truncations, swapped lines, Celery/Flask vocabulary inserted so that the deep libcst
-pass runs), or plain random bytes and text. Every one must come out of
+truncations, swapped lines, Celery/Flask vocabulary inserted so that the deep pass
+runs), or plain random bytes and text. Every one must come out of
 `extract_bytes` as facts or as a parse problem, pickle unchanged (facts cross
 process boundaries and are cached), and link into a project beside a small valid app.
 """

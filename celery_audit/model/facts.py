@@ -121,7 +121,7 @@ class ModuleTable:
     main_calls: tuple[str, ...] = ()  # the same under `if __name__ == "__main__":`
 
 
-# -- deep facts (libcst pass, Celery/Flask-relevant files only) -----------------------
+# -- deep facts (deep pass, Celery/Flask-relevant files only) ------------------------
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The module table: imports and top-level bindings of one Python file.
 
-This is the cheap pass that runs over every Python file (stdlib `ast`, about ten times
-faster than a libcst parse). Linking resolves every name in the project from these
+This is the cheap pass that runs over every Python file (stdlib `ast`; the deep pass
+reads the same tree). Linking resolves every name in the project from these
 tables, so no per-file scope analysis is needed.
 """
 
