@@ -37,7 +37,7 @@ from celery_audit.model.project import Project
 __all__ = ["CACHE_DIR", "FactCache", "decode", "encode", "file_key"]
 
 CACHE_DIR = ".celery_audit_cache"
-_FORMAT = 3  # bumped whenever the facts change shape: old entries would decode stale
+_FORMAT = 4  # bumped whenever the facts change shape: old entries would decode stale
 
 # -- a typed dataclass <-> JSON codec -----------------------------------------------------
 
