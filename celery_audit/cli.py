@@ -4,6 +4,7 @@ click. Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage/internal e
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import tempfile
@@ -188,6 +189,20 @@ def scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select
     With FILES (as pre-commit passes them), the whole repository is still scanned and
     linked, but only findings located in FILES are reported.
     """
+    enabled = gc.isenabled()
+    gc.disable()  # see audit.no_cycle_collection: from the imports on, nothing is cyclic
+    try:
+        _scan(path, files, fmt, output, select, ignore, exclude, fail_on, baseline_file,
+              write_baseline, graph_scope, jobs, no_cache, cache_dir, debug)  # fmt: skip
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select: str | None,
+          ignore: str | None, exclude: str | None, fail_on: str | None, baseline_file: str | None,
+          write_baseline: str | None, graph_scope: str, jobs: int | None, no_cache: bool,
+          cache_dir: str | None, debug: bool) -> None:  # fmt: skip
     from celery_audit.audit import audit
     from celery_audit.report import render
     from celery_audit.report.github import step_summary_path
