@@ -318,6 +318,18 @@ class Project:
     def _roots(self) -> dict[str, str]:
         return {m.name: m.root for m in self.modules}
 
+    @cached_property
+    def commands_by_root(self) -> dict[str, list[WorkerCommand]]:
+        """Celery commands per import root (project), by the app their -A resolves to.
+        A command whose app is unknown counts for every project: it may serve any."""
+        app_roots = {a.qualname: self.root_of(a.module) for a in self.celery_apps}
+        every = sorted({m.root for m in self.modules} | set(app_roots.values()))
+        found: dict[str, list[WorkerCommand]] = {root: [] for root in every}
+        for command in self.worker_commands:
+            for root in [app_roots[command.app]] if command.app in app_roots else every:
+                found.setdefault(root, []).append(command)
+        return found
+
 
 @dataclass(frozen=True)
 class DiagramNode:

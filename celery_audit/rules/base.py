@@ -72,12 +72,6 @@ def status_endpoints_of(project: Project, call: FrontendCall) -> list[StatusEndp
 
 
 def commands_by_project(project: Project) -> dict[str, list[WorkerCommand]]:
-    """Celery commands per import root (project), by the app their -A resolves to.
-    A command whose app is unknown counts for every project: it may serve any."""
-    app_roots = {a.qualname: project.root_of(a.module) for a in project.celery_apps}
-    every = sorted({m.root for m in project.modules} | set(app_roots.values()))
-    found: dict[str, list[WorkerCommand]] = {root: [] for root in every}
-    for command in project.worker_commands:
-        for root in [app_roots[command.app]] if command.app in app_roots else every:
-            found.setdefault(root, []).append(command)
-    return found
+    """Celery commands per import root (project); see `Project.commands_by_root`
+    (computed once per project: rules ask for it per task)."""
+    return project.commands_by_root
