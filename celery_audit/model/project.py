@@ -116,6 +116,11 @@ class Task:
     aliases: tuple[str, ...] = ()
     other_names: tuple[str, ...] = ()
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the task registers under: `name`, then `other_names`."""
+        return (self.name, *self.other_names)
+
     def context_from(self, *sources: str) -> tuple[Evidence, ...]:
         """Context providers of the given sources: "body" (`with ...app_context()`),
         "decorator", "base" (`base=`), "app" (the app's task class)."""

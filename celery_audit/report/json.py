@@ -62,7 +62,7 @@ def as_dict(report: Report) -> dict[str, Any]:
                     "context_provided_by": [e.what for e in t.context_provided_by],
                 }
                 for t in project.tasks
-                for name in (t.name, *t.other_names)
+                for name in t.names
             ],
             "call_sites": [
                 {

@@ -47,9 +47,7 @@ FIX = "Give the task an explicit name=... and reference that name."
 
 
 def check(project: Project) -> Iterator[Finding]:
-    implicit = {
-        n: t for t in project.tasks if not t.name_explicit for n in (t.name, *t.other_names)
-    }
+    implicit = {n: t for t in project.tasks if not t.name_explicit for n in t.names}
     for ref in string_references(project):
         task = implicit.get(ref.name)
         if task is None:

@@ -61,7 +61,7 @@ BUILTIN_PREFIXES = ("celery.",)
 
 
 def check(project: Project) -> Iterator[Finding]:
-    names = {n for t in project.tasks for n in (t.name, *t.other_names)}
+    names = {n for t in project.tasks for n in t.names}
     if any((kw := task_option(t, "name")) is not None and not kw.literal for t in project.tasks):
         return  # a computed name= could be the one a route means
     own = {m.name.split(".", 1)[0] for m in project.modules} | {n.split(".", 1)[0] for n in names}

@@ -49,7 +49,7 @@ BUILTIN_PREFIXES = ("celery.",)
 
 
 def check(project: Project) -> Iterator[Finding]:
-    registered = {n for t in project.tasks for n in (t.name, *t.other_names)}
+    registered = {n for t in project.tasks for n in t.names}
     own = {m.name.split(".", 1)[0] for m in project.modules}
     for ref in string_references(project):
         if ref.name in registered or ref.name.startswith(BUILTIN_PREFIXES):
