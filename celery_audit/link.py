@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from celery_audit.celery_names import listed_modules, setting_name
@@ -178,15 +178,12 @@ class _Linker:
             _shadowing({m: f for m, f in self.py.items() if m not in packages}),
         )
         # Other dotted paths modules are actually imported under, and by whom.
-        self.imported_as: dict[str, set[str]] = {}  # module -> its other paths
         self.alias_importers: dict[str, set[str]] = {}  # other path -> importing modules
         for (module, _), imports in self.resolver.imports_by_scope():
             for imp in imports:
                 base = self.resolver.absolute(module, imp)
                 for name in (base, f"{base}.{imp.name}" if imp.name else base):
-                    canonical = self.resolver.aliases.get(name)
-                    if canonical is not None:
-                        self.imported_as.setdefault(canonical, set()).add(name)
+                    if name in self.resolver.aliases:
                         self.alias_importers.setdefault(name, set()).add(module)
         self.functions = {(m, fn.qualname): fn for m, f in self.py.items() for fn in f.functions}
         self.classes = {(m, c.qualname): c for m, f in self.py.items() for c in f.classes}
@@ -297,14 +294,32 @@ class _Linker:
             return "flask"
         if target.kind != "def" or target.binding is None or target.binding.kind != "class":
             return None
-        module = target.module or ""
-        cls = self.classes.get((module, target.name[len(module) + 1 :]))
-        bases = cls.bases if cls else tuple(Ref(b) for b in target.binding.bases)
-        for base in bases:
-            kind = self._app_class_kind(self.resolve(module, base), depth + 1)
+        for base in self._bases(target):
+            kind = self._app_class_kind(base, depth + 1)
             if kind is not None:
                 return kind
         return None
+
+    def _bases(self, target: Target) -> Iterator[Target]:
+        """The base classes of the project class `target` (or of the class a member
+        hangs from), resolved in its module."""
+        module = target.module or ""
+        cls = self.classes.get((module, target.base[len(module) + 1 :]))
+        if cls is not None:
+            refs = cls.bases
+        else:
+            refs = tuple(Ref(b) for b in target.binding.bases) if target.binding else ()
+        for ref in refs:
+            resolved = self.resolve(module, ref)
+            if resolved is not None:
+                yield resolved
+
+    def _functions_under(self, module: str, qualname: str) -> Iterator[FunctionFacts]:
+        """The function `qualname` of `module` (a function or class) and every function
+        nested in it."""
+        for (where, name), fn in self.functions.items():
+            if where == module and (name == qualname or name.startswith(qualname + ".")):
+                yield fn
 
     def _factory_kind(self, callee: Target) -> str | None:
         """`flask` / `celery` when a project function creates (and returns) an app."""
@@ -495,13 +510,7 @@ class _Linker:
             u.ref.dotted == "super" or u.ref.dotted.endswith(".__call__") for u in call.uses
         ):
             return False  # its own __call__ never reaches the base's
-        cls = self.classes.get((module, cls_qualname))
-        bases = cls.bases if cls else tuple(Ref(b) for b in target.binding.bases)
-        for base in bases:
-            resolved = self.resolve(module, base)
-            if resolved is not None and self._pushes_context(resolved, depth + 1):
-                return True
-        return False
+        return any(self._pushes_context(base, depth + 1) for base in self._bases(target))
 
     # -- tasks -------------------------------------------------------------------------
 
@@ -519,14 +528,13 @@ class _Linker:
             task = self._task(module, fn, app_names, apps, objects)
             if task is not None:
                 found.append(task)
-        found.extend(self._task_classes(apps, objects))
+        found.extend(self._task_classes(objects))
         return sorted(found, key=lambda t: (t.file, t.def_span.line))
 
-    def _task_classes(self, apps: list[_AppDraft], objects: dict[str, _Object]) -> list[Task]:
+    def _task_classes(self, objects: dict[str, _Object]) -> list[Task]:
         """Task classes registered with an app: `app.register_task(Export())` (or the
         class itself), `app.tasks.register(...)`. Celery names one by its `name`
         attribute, else `module.ClassName`."""
-        by_app = {d.obj.qualname: d for d in apps}
         found: dict[str, Task] = {}
         for app, module, step in self._registrations:
             if not step.args:
@@ -554,7 +562,9 @@ class _Linker:
             explicit = name_attr is not None and name_attr.literal
             class_name = cls_qualname.rsplit(".", 1)[-1]
             name = name_attr.value if explicit and name_attr else f"{cls_module}.{class_name}"
-            others = [] if explicit else self._other_names(cls_module, cls_module, class_name, app)
+            others = (
+                () if explicit else self._other_names(cls_module, cls_module, class_name, app, name)
+            )
             file = self.file_of[cls_module]
             provided = []
             for base in cls.bases:
@@ -565,14 +575,7 @@ class _Linker:
                     )
             run = self.functions.get((cls_module, f"{cls_qualname}.run"))
             needs_app, needs_request = self._needs(cls_module, run, objects) if run else ([], [])
-            states = sorted(
-                {
-                    s.state
-                    for s in self.py[cls_module].states_set
-                    if s.scope == f"{cls_qualname}.run"
-                }
-            )
-            draft = by_app.get(app)
+            states = self._states_set(cls_module, f"{cls_qualname}.run")
             signal = self._signal_contexts().get(self.import_root[cls_module], ())
             found[target.name] = Task(
                 qualname=target.name,
@@ -582,7 +585,7 @@ class _Linker:
                 span=cls.span,
                 def_span=cls.span,
                 decorator=f"{step.target.dotted}.{step.action}({text})",
-                app=draft.obj.qualname if draft else app,
+                app=app,
                 name=name,
                 name_explicit=explicit,
                 bind=True,
@@ -591,14 +594,18 @@ class _Linker:
                 needs_app_context=tuple(needs_app),
                 needs_request_context=tuple(needs_request),
                 context_provided_by=tuple(sorted({*provided, *signal})),
-                states_set=tuple(states),
+                states_set=states,
                 ignore_result=_literal_flag(attrs.get("ignore_result")),
                 root=self.import_root[cls_module],
                 options=cls.attributes,
                 aliases=(alias,) if alias else (),
-                other_names=tuple(n for n in others if n != name),
+                other_names=others,
             )
         return list(found.values())
+
+    def _states_set(self, module: str, scope: str) -> tuple[str, ...]:
+        """The states `update_state(state=...)` sets in one function."""
+        return tuple(sorted({s.state for s in self.py[module].states_set if s.scope == scope}))
 
     def _registered_as(self, module: str, step: AppConfig) -> str | None:
         """The module-level (or scope-level) name a registration's result is bound to."""
@@ -669,11 +676,7 @@ class _Linker:
     def _method_applies_task(self, cls: Target, method: str) -> bool:
         module = cls.module or ""
         qualname = f"{cls.name[len(module) + 1 :]}.{method}"
-        return any(
-            "task" in fn.self_uses
-            for (where, name), fn in self.functions.items()
-            if where == module and (name == qualname or name.startswith(qualname + "."))
-        )
+        return any("task" in fn.self_uses for fn in self._functions_under(module, qualname))
 
     def _helper_app(self, target: Target, app_names: dict[str, _AppDraft]) -> str | None:
         """For a project function or class used as a decorator: the app of the task
@@ -687,9 +690,7 @@ class _Linker:
             self._helpers[key] = None
             module = target.module
             qualname = key[len(module) + 1 :]
-            for (where, name), fn in self.functions.items():
-                if where != module or not (name == qualname or name.startswith(qualname + ".")):
-                    continue
+            for fn in self._functions_under(module, qualname):
                 for use in fn.uses:
                     app = self._decorator_app(self.resolve(module, use.ref), app_names)
                     if app is not None:
@@ -735,7 +736,9 @@ class _Linker:
                     Evidence(file, inner.span, f"decorator @{inner.text} pushes an app context")
                 )
         name = name_kw.value if explicit and name_kw else f"{owner_module}.{owner_func}"
-        other_names = () if explicit else self._other_names(module, owner_module, owner_func, app)
+        other_names = (
+            () if explicit else self._other_names(module, owner_module, owner_func, app, name)
+        )
         base_kw = kw.get("base")
         if base_kw is not None:
             base = self._context_class(module, base_kw.value, fn.qualname)
@@ -761,7 +764,7 @@ class _Linker:
             provided.append(Evidence(file, fn.span, f"with {push.dotted}.app_context()"))
         provided.extend(self._signal_contexts().get(self.import_root[module], ()))
         needs_app, needs_request = self._needs(module, fn, objects)
-        states = sorted({s.state for s in self.py[module].states_set if s.scope == fn.qualname})
+        states = self._states_set(module, fn.qualname)
         return Task(
             qualname=f"{module}.{fn.qualname}",
             module=module,
@@ -780,7 +783,7 @@ class _Linker:
             needs_request_context=tuple(needs_request),
             context_provided_by=tuple(sorted(set(provided))),
             renamed_by=renamed_by,
-            states_set=tuple(states),
+            states_set=states,
             wrapped_outside=tuple(
                 Evidence(file, outer.span, f"@{outer.text}")
                 for outer in fn.decorators[:index]
@@ -789,15 +792,24 @@ class _Linker:
             ignore_result=_literal_flag(kw.get("ignore_result")),
             root=self.import_root[module],
             options=decorator.keywords,
-            other_names=tuple(n for n in other_names if n != name),
+            other_names=other_names,
         )
 
-    def _other_names(self, module: str, owner_module: str, func: str, app: str) -> list[str]:
-        """The names a task without `name=` also registers under: through every other
-        dotted path its module is imported by, and as `{main}.{func}` when its module
-        starts a worker of its app under `if __name__ == "__main__":` (Celery names the
-        tasks of `__main__` after the app's `main`, `__main__` without one)."""
-        found = [f"{alias}.{func}" for alias in sorted(self.imported_as.get(owner_module, ()))]
+    def _other_names(
+        self, module: str, owner_module: str, func: str, app: str, name: str
+    ) -> tuple[str, ...]:
+        """The names besides `name` a task without `name=` also registers under: through
+        every other dotted path its module is imported by, and as `{main}.{func}` when
+        its module starts a worker of its app under `if __name__ == "__main__":` (Celery
+        names the tasks of `__main__` after the app's `main`, `__main__` without one)."""
+        return tuple(n for n in self._names_elsewhere(module, owner_module, func, app) if n != name)
+
+    def _names_elsewhere(self, module: str, owner_module: str, func: str, app: str) -> list[str]:
+        found = [
+            f"{alias}.{func}"
+            for alias in sorted(self.alias_importers)
+            if self.resolver.aliases[alias] == owner_module
+        ]
         draft = self._drafts.get(app)
         if draft is None or owner_module != module:
             return found
@@ -930,16 +942,10 @@ class _Linker:
             or target.module is None
         ):
             return False
-        qualname = target.base[len(target.module) + 1 :]
-        cls = self.classes.get((target.module, qualname))
-        bases = cls.bases if cls else tuple(Ref(b) for b in target.binding.bases)
-        for base in bases:
-            resolved = self.resolve(target.module, base)
-            if resolved is None:
-                continue
-            if resolved.kind == "member" and resolved.member == "Model":
+        for base in self._bases(target):
+            if base.kind == "member" and base.member == "Model":
                 return True
-            if resolved.kind == "def" and self._is_model(resolved, depth + 1):
+            if base.kind == "def" and self._is_model(base, depth + 1):
                 return True
         return False
 
@@ -1179,7 +1185,9 @@ class _Linker:
 
     # -- the rest ----------------------------------------------------------------------
 
-    def beat(self, by_name: dict[str, Task], by_qualname: dict[str, Task]) -> list[BeatEntry]:
+    def beat(
+        self, tasks: list[Task], by_name: dict[str, Task], by_qualname: dict[str, Task]
+    ) -> list[BeatEntry]:
         found = []
         for module, facts in sorted(self.py.items()):
             for entry in facts.beat_entries:
@@ -1196,8 +1204,7 @@ class _Linker:
                 )  # fmt: skip
         # `@app.periodic_task(run_every=...)`: a task decorator that schedules its task
         # (Celery 3's periodic_task, and project helpers in its image).
-        tasks = {t.qualname: t for t in by_qualname.values()}.values()
-        for task in sorted(tasks, key=lambda t: (t.file, t.span.line)):
+        for task in tasks:
             run_every = next((k for k in task.options if k.name == "run_every"), None)
             if run_every is not None and task.decorator.startswith("@"):
                 found.append(
@@ -1414,7 +1421,7 @@ def link(
     routes, handlers = linker.routes(objects)
     call_sites, by_name = linker.call_sites(tasks, handlers, objects)
     by_qualname = tasks_by_qualname(tasks)
-    beat = linker.beat(by_name, by_qualname)
+    beat = linker.beat(tasks, by_name, by_qualname)
     roles = linker.roles(objects, tasks, handlers)
     modules = [
         Module(
