@@ -1109,12 +1109,10 @@ class _Linker:
         spelled = self.resolver.spelled(module, dispatch.receiver)
         if spelled is None:
             return None
-        path = spelled
-        while path and self.resolver.aliases.get(path) != task.module:
-            path = path.rpartition(".")[0]
-        if not path:
+        found = self.resolver.through_alias(spelled)
+        if found is None or found[1] != task.module:
             return None
-        name = f"{path}.{task.func.rsplit('.', 1)[-1]}"
+        name = f"{found[0]}.{task.func.rsplit('.', 1)[-1]}"
         return name if name in task.other_names else None
 
     def _unserializable(

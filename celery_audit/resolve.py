@@ -131,6 +131,17 @@ class Resolver:
     def is_module(self, name: str) -> bool:
         return name in self.tables
 
+    def through_alias(self, dotted: str) -> tuple[str, str] | None:
+        """(the other dotted path, the module it is) of the longest prefix of `dotted`
+        that imports a project module by another path (`src.shop.tasks` in
+        `src.shop.tasks.export`); None when no prefix does."""
+        path = dotted
+        while path:
+            if path in self.aliases:
+                return path, self.aliases[path]
+            path = path.rpartition(".")[0]
+        return None
+
     def canonical(self, name: str) -> str | None:
         """The project module `name` denotes, under its own or another dotted path."""
         if name in self.tables:
@@ -187,43 +198,47 @@ class Resolver:
     ) -> Target | None:
         if _depth > MAX_DEPTH:
             return None
-        scopes = []
-        while True:
-            scopes.append(scope)
-            if not scope:
-                break
-            scope = scope.rpartition(".")[0]
-        for where in scopes:
-            binding = self._binding_of(self._bindings.get((module, where), ()), name)
-            imp = self._import_of(self._imports.get((module, where), ()), name)
-            if binding is not None and (imp is None or binding.span.line > imp.span.line):
-                return self._binding_target(module, binding, _depth)
-            if imp is not None:
-                return self._import_target(module, imp, _depth)
+        found = self._lookup(module, name, scope)
+        if isinstance(found, Binding):
+            return self._binding_target(module, found, _depth)
+        if isinstance(found, Import):
+            return self._import_target(module, found, _depth)
         return None
+
+    def _lookup(self, module: str, name: str, scope: str) -> Binding | Import | None:
+        """What binds `name` read in `scope` of `module`: the innermost scope's binding
+        or import (a binding written after the import wins), outer scopes after."""
+        while True:
+            binding = self._binding_of(self._bindings.get((module, scope), ()), name)
+            imp = self._import_of(self._imports.get((module, scope), ()), name)
+            if binding is not None and (imp is None or binding.span.line > imp.span.line):
+                return binding
+            if imp is not None:
+                return imp
+            if not scope:
+                return None
+            scope = scope.rpartition(".")[0]
 
     def spelled(self, module: str, ref: Ref) -> str | None:
         """`ref` spelled out through the import that binds its head, as the importing
         code names it (`src.clinic.reminders.send_reminder` for `send_reminder` after
         `from src.clinic.reminders import send_reminder`); None when no import binds it."""
         head, _, rest = ref.dotted.partition(".")
-        scope = ref.scope
-        while True:
-            imp = self._import_of(self._imports.get((module, scope), ()), head)
-            if imp is not None:
-                base = self.absolute(module, imp)
-                if imp.name is None:
-                    base = base if not imp.binds_submodule else base.split(".", 1)[0]
-                elif imp.name != "*":
-                    base = f"{base}.{imp.name}" if base else imp.name
-                else:
-                    return None
-                return f"{base}.{rest}" if rest else base
-            if self._binding_of(self._bindings.get((module, scope), ()), head) is not None:
-                return None
-            if not scope:
-                return None
-            scope = scope.rpartition(".")[0]
+        imp = self._lookup(module, head, ref.scope)
+        path = self._imported_path(module, imp) if isinstance(imp, Import) else None
+        if path is None:
+            return None
+        return f"{path}.{rest}" if rest else path
+
+    def _imported_path(self, module: str, imp: Import) -> str | None:
+        """The absolute dotted name an import binds (`a` for `import a.b`, `a.b` for
+        `import a.b as c`, `x.y` for `from x import y`); None for `import *`."""
+        base = self.absolute(module, imp)
+        if imp.name is None:
+            return base if not imp.binds_submodule else base.split(".", 1)[0]
+        if imp.name == "*":
+            return None
+        return f"{base}.{imp.name}" if base else imp.name
 
     @staticmethod
     def _binding_of(bindings: list[Binding] | tuple[()], name: str) -> Binding | None:
@@ -256,23 +271,19 @@ class Resolver:
         return Target("def", qualname, module, binding)
 
     def _import_target(self, module: str, imp: Import, depth: int) -> Target | None:
-        base = self.absolute(module, imp)
+        candidate = self._imported_path(module, imp)
+        if candidate is None:
+            return None
         if self._shadowed(imp):
-            if imp.name is None:
-                return Target("external", base if not imp.binds_submodule else base.split(".")[0])
-            return None if imp.name == "*" else Target("external", f"{base}.{imp.name}")
+            return Target("external", candidate)
         if imp.name is None:
-            # `import a.b` binds `a`; `import a.b as c` binds `a.b`.
-            bound = base if not imp.binds_submodule else base.split(".", 1)[0]
-            module_ = self.canonical(bound)
+            module_ = self.canonical(candidate)
             if module_ is not None:
                 return Target("module", module_, module_)
-            if bound in self.namespaces:
-                return Target("namespace", bound)
-            return Target("external", bound)
-        if imp.name == "*":
-            return None
-        candidate = f"{base}.{imp.name}" if base else imp.name
+            if candidate in self.namespaces:
+                return Target("namespace", candidate)
+            return Target("external", candidate)
+        base = self.absolute(module, imp)
         module_ = self.canonical(candidate)
         if module_ is not None:
             return Target("module", module_, module_)

@@ -93,12 +93,9 @@ class WorkerLinker:
     def resolve(self, text: str) -> Resolution:
         # `-A src.shop.celery_app`, run from the repository root: the same module.
         head, sep, tail = text.partition(":")
-        parts = head.split(".")
-        for cut in range(len(parts), 0, -1):
-            canonical = self.resolver.aliases.get(".".join(parts[:cut]))
-            if canonical is not None:
-                text = ".".join([canonical, *parts[cut:]]) + sep + tail
-                break
+        alias = self.resolver.through_alias(head)
+        if alias is not None:
+            text = alias[1] + head[len(alias[0]) :] + sep + tail
         if ":" in text:
             module, _, attr = text.partition(":")
             if not self.resolver.is_module(module):
