@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import traceback
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from celery_audit.cache import FactCache, Linked, file_key
+from celery_audit.collector import no_cycle_collection
 from celery_audit.discover import discover
 from celery_audit.extract import extract_bytes, read_source
 from celery_audit.model.facts import FileFacts, SourceFile
@@ -212,22 +211,6 @@ def _linked_key(
         else:
             digest.update(read.key.encode())
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Extraction, linking, rules and rendering allocate millions of objects (syntax
-    trees, facts, findings) and free them by reference counting: nothing they build is
-    cyclic. The cyclic collector, triggered by the allocations alone, would walk the
-    growing heap again and again (a third of a cold scan of 100k lines). Worker
-    processes forked inside inherit this; the collector is back on afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def root_packages(root: Path) -> tuple[str, ...]:

@@ -4,7 +4,6 @@ click. Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage/internal e
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from celery_audit import __version__
+from celery_audit.collector import no_cycle_collection
 from celery_audit.config import CODE
 from celery_audit.settings import FAIL_ON, Settings, resolve
 
@@ -189,14 +189,9 @@ def scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select
     With FILES (as pre-commit passes them), the whole repository is still scanned and
     linked, but only findings located in FILES are reported.
     """
-    enabled = gc.isenabled()
-    gc.disable()  # see audit.no_cycle_collection: from the imports on, nothing is cyclic
-    try:
+    with no_cycle_collection():  # from the imports on: nothing a scan builds is cyclic
         _scan(path, files, fmt, output, select, ignore, exclude, fail_on, baseline_file,
               write_baseline, graph_scope, jobs, no_cache, cache_dir, debug)  # fmt: skip
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select: str | None,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from celery_audit.model.facts import Span
 from celery_audit.model.findings import Finding, Related
-from celery_audit.model.project import FrontendCall, Project, StatusEndpoint, WorkerCommand
+from celery_audit.model.project import FrontendCall, Project, StatusEndpoint
 
 
 def finding(
@@ -69,9 +69,3 @@ def string_references(project: Project) -> list[StringReference]:
 def status_endpoints_of(project: Project, call: FrontendCall) -> list[StatusEndpoint]:
     """The task-status views a frontend request reaches."""
     return [e for e in project.status_endpoints if e.route in call.routes]
-
-
-def commands_by_project(project: Project) -> dict[str, list[WorkerCommand]]:
-    """Celery commands per import root (project); see `Project.commands_by_root`
-    (computed once per project: rules ask for it per task)."""
-    return project.commands_by_root

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 
 from celery_audit.model.findings import Finding, Related
 from celery_audit.model.project import Project
-from celery_audit.rules.base import commands_by_project, finding
+from celery_audit.rules.base import finding
 
 NAME = "beat-not-started"
 SEVERITY = "warning"
@@ -41,7 +41,7 @@ FIX = "Start beat: a `celery -A ... beat` service (or -B on exactly one worker).
 
 
 def check(project: Project) -> Iterator[Finding]:
-    commands = commands_by_project(project)
+    commands = project.commands_by_root
     for root in sorted({project.root_of(e.module) for e in project.beat}):
         mine = commands.get(root, [])
         if not mine or any(c.subcommand == "beat" or c.beat for c in mine):

@@ -189,14 +189,12 @@ def limit_set(seconds: object) -> bool:
 def config_limits(project: Project, root: str, key: str) -> list[Limit]:
     """The project-wide values of `key` (task_time_limit or task_soft_time_limit): its
     settings outside test configurations and the worker options that set it."""
-    from celery_audit.rules.base import commands_by_project
-
     found = [
         Limit(setting_value_seconds(s), Related(s.file, s.span.line, f"{s.key}={s.value}"))
         for s in project.settings
         if s.root == root and s.key == key and not is_test_config(s)
     ]
-    for command in commands_by_project(project).get(root, []):
+    for command in project.commands_by_root.get(root, []):
         for option in command.settings:
             if option.name == key and command.subcommand in ("worker", "multi"):
                 found.append(

@@ -39,7 +39,7 @@ from collections.abc import Iterator
 
 from celery_audit.model.findings import Finding
 from celery_audit.model.project import Project
-from celery_audit.rules.base import commands_by_project, finding
+from celery_audit.rules.base import finding
 from celery_audit.rules.config_values import (
     UNKNOWN,
     is_test_config,
@@ -74,7 +74,7 @@ def _prefetch_one(project: Project, root: str, queue: str | None = None) -> bool
     states = [_is_one(v) for v in configured]
     config: bool | None = None if None in states else bool(states) and all(states)
     workers = [
-        c for c in commands_by_project(project).get(root, []) if c.subcommand in ("worker", "multi")
+        c for c in project.commands_by_root.get(root, []) if c.subcommand in ("worker", "multi")
     ]
     consuming = [w for w in workers if queue in (w.queues or (DEFAULT_QUEUE,))]
     workers = consuming or workers

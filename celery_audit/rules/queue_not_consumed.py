@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from celery_audit.model.facts import Span
 from celery_audit.model.findings import Finding, Related
 from celery_audit.model.project import Project
-from celery_audit.rules.base import commands_by_project, finding
+from celery_audit.rules.base import finding
 from celery_audit.rules.config_values import route_matches, route_queue, routes_of
 
 NAME = "queue-not-consumed"
@@ -98,7 +98,7 @@ def _uses(project: Project, root: str) -> list[tuple[str, str, str, Span, str]]:
 
 
 def check(project: Project) -> Iterator[Finding]:
-    commands = commands_by_project(project)
+    commands = project.commands_by_root
     for root in sorted({m.root for m in project.modules}):
         workers = [c for c in commands.get(root, []) if c.subcommand in ("worker", "multi")]
         if not any(w.queues for w in workers):

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from celery_audit.model.facts import Span
 from celery_audit.model.findings import Finding, Related
 from celery_audit.model.project import Project, Setting
-from celery_audit.rules.base import commands_by_project, finding
+from celery_audit.rules.base import finding
 from celery_audit.rules.config_values import (
     UNKNOWN,
     is_test_config,
@@ -171,7 +171,7 @@ def _declared(declarations: list[tuple[Setting, object]]) -> set[str] | None:
 
 
 def check(project: Project) -> Iterator[Finding]:
-    commands = commands_by_project(project)
+    commands = project.commands_by_root
     for root in sorted({s.root for s in project.settings}):
         declarations = _literal(project, root, "task_queues")
         declared = _declared(declarations)
