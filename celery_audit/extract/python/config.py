@@ -15,7 +15,6 @@ from celery_audit.celery_names import MODULE_SETTINGS, setting_name
 from celery_audit.extract.python.source import (
     dict_items,
     dotted,
-    is_literal,
     keyword,
     positional,
     string_value,
@@ -96,15 +95,9 @@ class ConfigGatherer:
         key = setting_name(name)
         if key is None:
             return
-        text = string_value(value)
+        written = self.source.keyword_of(key, value)
         self.settings.append(
-            CelerySetting(
-                key,
-                text if text is not None else self.source.code(value),
-                is_literal(value),
-                self._span(where),
-                container,
-            )
+            CelerySetting(key, written.value, written.literal, self._span(where), container)
         )
 
     def _mapping(self, value: ast.AST, container: str) -> None:
