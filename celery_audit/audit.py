@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import traceback
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from celery_audit.cache import FactCache, Linked, file_key
+from celery_audit.cache import FactCache, Linked, facts_body, file_key
 from celery_audit.collector import no_cycle_collection
 from celery_audit.discover import discover
 from celery_audit.extract import extract_bytes, read_source
@@ -147,80 +148,196 @@ def read_all(base: Path, files: list[SourceFile], vocabulary: tuple[str, ...]) -
     return found
 
 
-def extract_all(
-    reads: list[_Read],
-    *,
-    vocabulary: tuple[str, ...] = (),
-    jobs: int = 1,
-    cache: FactCache | None = None,
-) -> tuple[list[FileFacts], list[InternalError]]:
-    """The facts of the files `reads` holds (in their order) and the extractions that
-    crashed. What the cache does not hold is extracted, in `jobs` processes when there
-    is enough of it."""
-    outcomes: list[_Outcome | None] = [None] * len(reads)
-    work: list[tuple[SourceFile, bytes]] = []
-    slots: list[int] = []
-    for index, read in enumerate(reads):
-        if isinstance(read.data, FileFacts):
-            outcomes[index] = read.data
-            continue
-        if cache is not None:
-            found = cache.get(read.source, read.key)
-            if found is not None:
-                outcomes[index] = found
-                continue
-        work.append((read.source, read.data))
-        slots.append(index)
+def _extract_many(
+    work: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...], jobs: int
+) -> list[_Outcome]:
+    """The outcomes of `work`, in order: in `jobs` processes when there is enough of it."""
     if jobs > 1 and len(work) > PARALLEL_MIN_FILES:
-        done = _extract_parallel(work, vocabulary, jobs)
-    else:
-        done = [_extract_one(source, data, vocabulary) for source, data in work]
-    for index, outcome in zip(slots, done, strict=True):
-        outcomes[index] = outcome
-        if cache is not None and isinstance(outcome, FileFacts):
-            cache.put(reads[index].key, outcome)
-    if cache is not None:
-        cache.save()
-    facts = [outcome for outcome in outcomes if isinstance(outcome, FileFacts)]
-    errors = [outcome for outcome in outcomes if isinstance(outcome, InternalError)]
-    return facts, errors
+        return _extract_parallel(work, vocabulary, jobs)
+    return [_extract_one(source, data, vocabulary) for source, data in work]
 
 
-def _linked_key(
-    reads: list[_Read], root: str, packages: tuple[str, ...], options: LinkOptions
-) -> str:
-    """What decides the linked project: every file's key (or read problem), the root
-    as displayed, the packages above it and the link options."""
+@dataclass
+class Scanned:
+    """A scan before linking: each file read, with its facts (extracted in this run, or
+    its read problem), the digest of its facts in the cache (decoded only if the
+    project must be linked again), or the crash of its extraction; and `linked_key`,
+    which decides the linked project ("" without a cache)."""
+
+    root: str
+    packages: tuple[str, ...]
+    options: LinkOptions
+    vocabulary: tuple[str, ...]
+    reads: list[_Read]
+    outcomes: list[FileFacts | str | InternalError | None]
+    digests: list[str]
+    linked_key: str
+    jobs: int
+    cache: FactCache | None
+
+    @property
+    def errors(self) -> list[InternalError]:
+        return [outcome for outcome in self.outcomes if isinstance(outcome, InternalError)]
+
+    def facts(self) -> list[FileFacts]:
+        """Every file's facts, decoding cached ones; a cached entry that does not decode
+        is extracted again (and its digest, and so the linked key, brought up to date)."""
+        redo: list[int] = []
+        for index, outcome in enumerate(self.outcomes):
+            if isinstance(outcome, str):
+                assert self.cache is not None
+                found = self.cache.facts(self.reads[index].source, outcome)
+                if found is None:
+                    redo.append(index)
+                else:
+                    self.outcomes[index] = found
+        if redo:
+            self._extract(redo)
+        return [outcome for outcome in self.outcomes if isinstance(outcome, FileFacts)]
+
+    def _extract(self, indexes: list[int]) -> None:
+        work = []
+        for index in indexes:
+            data = self.reads[index].data
+            assert isinstance(data, bytes)
+            work.append((self.reads[index].source, data))
+        for index, outcome in zip(indexes, _extract_many(work, self.vocabulary, self.jobs), strict=True):  # fmt: skip
+            self.outcomes[index] = outcome
+            if self.cache is not None and isinstance(outcome, FileFacts):
+                self.digests[index] = self.cache.put(self.reads[index].key, outcome)
+        if self.cache is not None:
+            self.linked_key = _linked_key(self)
+            self.cache.save()
+
+    def linked(self) -> Linked:
+        """The linked project, from the cache when its key is the last run's."""
+        found = self.cache.get_linked(self.linked_key) if self.cache is not None else None
+        if found is not None:
+            return found
+        from celery_audit.link import link  # with networkx: not needed when nothing changed
+
+        with no_cycle_collection():
+            facts = self.facts()
+            project = link(self.root, facts, root_packages=self.packages, options=self.options)
+        directives, functions = suppression_facts(facts)
+        linked = Linked(project, directives, functions)
+        if self.cache is not None and not self.errors:
+            self.cache.put_linked(self.linked_key, linked)
+        return linked
+
+
+def _linked_key(scanned: Scanned) -> str:
+    """What decides the linked project: every file's path and facts digest, the root as
+    displayed, the packages above it and the link options."""
     from celery_audit import __version__
 
-    digest = hashlib.sha256()
+    options = scanned.options
     head = [
         __version__,
-        root,
-        *packages,
+        scanned.root,
+        *scanned.packages,
         "|",
         *options.context_names,
         "|",
         *options.task_decorators,
     ]
-    digest.update("\x1f".join(head).encode("utf-8", "surrogatepass"))
-    for read in reads:
-        digest.update(b"\x00" + read.source.path.encode("utf-8", "surrogatepass") + b"\x1f")
-        if isinstance(read.data, FileFacts):
-            digest.update(repr(read.data).encode("utf-8", "surrogatepass"))
-        else:
-            digest.update(read.key.encode())
+    digest = hashlib.sha256("\x1f".join(head).encode("utf-8", "surrogatepass"))
+    for read, facts in zip(scanned.reads, scanned.digests, strict=True):
+        path = read.source.path.encode("utf-8", "surrogatepass")
+        digest.update(b"\x00" + path + b"\x1f" + (facts or "crashed").encode())
     return digest.hexdigest()
 
 
-def root_packages(root: Path) -> tuple[str, ...]:
-    """Package folders above a scan root that is itself inside a package."""
+def root_packages(root: Path, *, consulted: list[str] | None = None) -> tuple[str, ...]:
+    """Package folders above a scan root that is itself inside a package. `consulted`
+    collects the paths looked at."""
     names: list[str] = []
     folder = root.resolve()
-    while (folder / "__init__.py").is_file():
+    while True:
+        if consulted is not None:
+            consulted.append(str(folder / "__init__.py"))
+        if not (folder / "__init__.py").is_file():
+            break
         names.append(folder.name)
         folder = folder.parent
     return tuple(reversed(names))
+
+
+def scan_files(
+    root: Path,
+    *,
+    settings: Settings,
+    display_root: str | None = None,
+    link_options: LinkOptions | None = None,
+    jobs: int = 1,
+    cache: FactCache | None = None,
+    depends: list[str] | None = None,
+) -> Scanned:
+    """Discover and read the files under `root` and extract those the cache does not
+    hold. `depends` collects every path (absolute) the result depends on: the files
+    read, and what discovery and the package lookup above the root looked at."""
+    inputs: list[str] = []
+    files = discover(root, exclude=settings.exclude, inputs=inputs)
+    base = root if root.is_dir() else root.parent
+    options = link_options or LinkOptions(
+        context_names=settings.context_names, task_decorators=settings.task_decorators
+    )
+    vocabulary = tuple(
+        sorted(
+            {name.rsplit(".", 1)[-1] for name in (*options.context_names, *options.task_decorators)}
+        )
+    )
+    reads = read_all(base, files, vocabulary)
+    packages = root_packages(base, consulted=depends)
+    if depends is not None:
+        folder = os.path.abspath(base)
+        depends += [os.path.join(folder, path) for path in inputs]
+        depends += [os.path.join(folder, read.source.path) for read in reads]
+    outcomes: list[FileFacts | str | InternalError | None] = []
+    digests: list[str] = []
+    missing: list[int] = []
+    for index, read in enumerate(reads):
+        found = cache.digest(read.source, read.key) if cache and read.key else None
+        if isinstance(read.data, FileFacts):  # a read problem: its facts are at hand
+            outcomes.append(read.data)
+            digests.append(facts_body(read.data)[0] if cache is not None else "")
+        elif found is not None:
+            outcomes.append(found)
+            digests.append(found)
+        else:
+            outcomes.append(None)  # extracted below
+            digests.append("")
+            missing.append(index)
+    shown = display_root or str(root)
+    scanned = Scanned(shown, packages, options, vocabulary, reads, outcomes, digests, "", jobs, cache)  # fmt: skip
+    with no_cycle_collection():
+        scanned._extract(missing)
+    return scanned
+
+
+def check(
+    scanned: Scanned,
+    *,
+    settings: Settings,
+    only_files: Collection[str] | None = None,
+    baseline: Baseline | None = None,
+) -> Report:
+    """Link the scanned files (or take the last run's project) and run the rules."""
+    linked = scanned.linked()
+    project = linked.project
+    errors = scanned.errors
+    findings: list[Finding] = []
+    selected = [r for r in RULES if settings.selects(r.code, default=r.default_enabled)]
+    for rule in selected:
+        try:
+            findings.extend(rule.check(project))
+        except Exception as error:  # a broken rule must not cost the other results
+            errors.append(_internal_error(f"rule {rule.code}", error))
+    findings.sort(key=Finding.sort_key)
+    crashed = {error.where.removeprefix("rule ") for error in errors}
+    ran = {rule.code for rule in selected} - crashed
+    kept = apply(findings, directives=linked.directives, functions=linked.functions, settings=settings, ran=ran, files=only_files, baseline=baseline)  # fmt: skip
+    return Report(project, kept.findings, tuple(errors), kept.baselined, kept.fixed)
 
 
 def audit(
@@ -237,43 +354,5 @@ def audit(
     """Scan the repository at `root` (never importing any of it). `only_files`: report only
     findings located in these root-relative paths; `baseline`: leave out known ones;
     `jobs`: extraction processes; `cache`: where facts of unchanged files are kept."""
-    files = discover(root, exclude=settings.exclude)
-    base = root if root.is_dir() else root.parent
-    options = link_options or LinkOptions(
-        context_names=settings.context_names, task_decorators=settings.task_decorators
-    )
-    vocabulary = tuple(
-        sorted(
-            {name.rsplit(".", 1)[-1] for name in (*options.context_names, *options.task_decorators)}
-        )
-    )
-    reads = read_all(base, files, vocabulary)
-    packages = root_packages(base)
-    shown = display_root or str(root)
-    # Nothing changed since the last run: its linked project stands (no facts decoded).
-    key = _linked_key(reads, shown, packages, options) if cache is not None else ""
-    linked = cache.get_linked(key) if cache is not None else None
-    errors: list[InternalError] = []
-    if linked is None:
-        from celery_audit.link import link  # with networkx: not needed when nothing changed
-
-        with no_cycle_collection():
-            facts, errors = extract_all(reads, vocabulary=vocabulary, jobs=jobs, cache=cache)
-            project = link(shown, facts, root_packages=packages, options=options)
-        directives, functions = suppression_facts(facts)
-        if cache is not None and not errors:
-            cache.put_linked(key, Linked(project, directives, functions))
-    else:
-        project, directives, functions = linked.project, linked.directives, linked.functions
-    findings: list[Finding] = []
-    selected = [r for r in RULES if settings.selects(r.code, default=r.default_enabled)]
-    for rule in selected:
-        try:
-            findings.extend(rule.check(project))
-        except Exception as error:  # a broken rule must not cost the other results
-            errors.append(_internal_error(f"rule {rule.code}", error))
-    findings.sort(key=Finding.sort_key)
-    crashed = {error.where.removeprefix("rule ") for error in errors}
-    ran = {rule.code for rule in selected} - crashed
-    kept = apply(findings, directives=directives, functions=functions, settings=settings, ran=ran, files=only_files, baseline=baseline)  # fmt: skip
-    return Report(project, kept.findings, tuple(errors), kept.baselined, kept.fixed)
+    scanned = scan_files(root, settings=settings, display_root=display_root, link_options=link_options, jobs=jobs, cache=cache)  # fmt: skip
+    return check(scanned, settings=settings, only_files=only_files, baseline=baseline)

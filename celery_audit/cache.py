@@ -1,13 +1,17 @@
-"""The per-file fact cache: `FileFacts` stored as JSON, keyed by what decides them,
+"""The fact cache: each file's `FileFacts` stored as JSON, keyed by what decides them,
 and the linked project of the last run, keyed by all of its inputs.
 
-A key is the sha256 of the file's bytes, the tool version, the prefilter vocabulary
+A file's key is the sha256 of its bytes, the tool version, the prefilter vocabulary
 (configured names), the file kind and its path: facts are a pure function of those
-(`extract/__init__.py`). The store is one (zlib-compressed) JSON index per scanned root and written once
-per run, atomically (temporary file + `os.replace`), so two concurrent runs each leave a
-whole index and the last one wins. It holds exactly the entries of the last run: no
-pruning is ever needed. An unreadable, corrupt or foreign index, or an entry that does not
-decode to the expected types, is a miss and gets extracted again.
+(`extract/__init__.py`). Its facts are stored under their own digest, so the linked
+project's key is made of facts, not bytes: an edit that changes no fact changes no
+linked key. Each of the three files (`FactCache`) is written whole, only when it
+changed, atomically (temporary file + `os.replace`), so two concurrent runs each leave
+whole files and the last one wins; a keys file naming facts that another run's facts
+file lacks is merely a miss. The files hold exactly the entries of the last run: no
+pruning is ever needed. An unreadable, corrupt or foreign file, or an entry that does
+not decode to the expected types (or not to its digest), is a miss and gets extracted
+again.
 
 JSON, never pickle: the default cache lives inside the scanned tree, and a repository
 could ship a cache file of its own. Decoding only builds the frozen dataclasses of
@@ -16,13 +20,11 @@ could ship a cache file of its own. Decoding only builds the frozen dataclasses 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 import hashlib
 import json
 import os
-import tempfile
 import types
 import typing
 import zlib
@@ -33,11 +35,12 @@ from typing import Any
 
 from celery_audit.model.facts import Directive, FileFacts, FunctionFacts, SourceFile
 from celery_audit.model.project import Project
+from celery_audit.runs import write_atomically
 
 __all__ = ["CACHE_DIR", "FactCache", "decode", "encode", "file_key"]
 
 CACHE_DIR = ".celery_audit_cache"
-_FORMAT = 4  # bumped whenever the facts change shape: old entries would decode stale
+_FORMAT = 5  # bumped whenever the facts change shape: old entries would decode stale
 
 # -- a typed dataclass <-> JSON codec -----------------------------------------------------
 
@@ -221,6 +224,13 @@ def file_key(data: bytes, source: SourceFile, *, version: str, vocabulary: tuple
     return digest.hexdigest()
 
 
+def facts_body(facts: FileFacts) -> tuple[str, str]:
+    """`facts` as stored (compact JSON text) and the sha256 of that text, the facts'
+    digest: two files with equal facts have equal digests, whatever their bytes."""
+    body = json.dumps(encode(facts), separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest(), body
+
+
 @dataclass(frozen=True)
 class Linked:
     """What the last run made of its files when none changed since: the linked project,
@@ -231,62 +241,120 @@ class Linked:
     functions: dict[str, tuple[FunctionFacts, ...]]
 
 
-class FactCache:
-    """The facts of the last run at one scanned root, in `folder`.
+def _read_json(path: Path, *, compressed: bool) -> Any:
+    """The JSON in `path`, or None when it is missing, unreadable or not JSON."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        return json.loads(zlib.decompress(data) if compressed else data)
+    except (OSError, ValueError, zlib.error):
+        return None
 
-    `hits` and `misses` list the paths served from the cache and extracted in this run.
+
+class FactCache:
+    """The facts of the last run at one scanned root, in `folder`, in three files:
+
+    - `keys-*.json`: each file's path -> [its key, the digest of its facts];
+    - `facts-*.json`: each digest -> the facts (as JSON text, decoded only when needed);
+    - `linked-*.json`: the linked project, under the key of all paths and digests.
+
+    A file whose bytes changed but whose facts did not (a comment, a blank line at the
+    end, an edit outside anything celery-audit reads) keeps its digest, so the linked
+    project still stands. `hits` and `misses` list the paths whose facts were decoded
+    from the cache and extracted in this run.
     """
 
     def __init__(self, folder: Path, root: Path) -> None:
         self.folder = folder
         name = hashlib.sha256(os.fsencode(os.path.abspath(root))).hexdigest()[:16]
+        self.keys_index = folder / f"keys-{name}.json"
         self.index = folder / f"facts-{name}.json"
         self.linked_index = folder / f"linked-{name}.json"
         self.hits: list[str] = []
         self.misses: list[str] = []
         self.linked_hit = False  # the run reused the last run's linked project
-        self._old: dict[str, Any] | None = None
-        self._new: dict[str, list[object]] = {}
-        self._changed = False
+        self._keys: dict[str, Any] | None = None
+        self._bodies: dict[str, Any] | None = None
+        self._new_keys: dict[str, list[str]] = {}
+        self._new_bodies: dict[str, str] = {}
+        self._bodies_dirty = False  # the facts file lacks (or holds a broken) entry
+        self._stored_digests: set[str] | None = None
 
-    def _load(self) -> dict[str, Any]:
-        if self._old is None:
-            self._old = {}
-            try:
-                with open(self.index, "rb") as handle:
-                    data = json.loads(zlib.decompress(handle.read()))
-            except (OSError, ValueError, zlib.error):
-                return self._old
-            if isinstance(data, dict) and data.get("format") == _FORMAT:
-                entries = data.get("entries")
-                if isinstance(entries, dict):
-                    self._old = entries
-        return self._old
+    def _stored(self) -> set[str]:
+        """The digests the facts file is meant to hold: those the keys file names."""
+        if self._stored_digests is None:
+            entries = self._old_keys().values()
+            self._stored_digests = {e[1] for e in entries if isinstance(e, list) and len(e) == 2}
+        return self._stored_digests
 
-    def get(self, source: SourceFile, key: str) -> FileFacts | None:
-        """The cached facts of `source` under `key`, or None (a miss)."""
-        entry = self._load().get(source.path)
-        if isinstance(entry, list) and len(entry) == 2 and entry[0] == key:
-            try:
-                facts = decode(FileFacts, entry[1])
-            except (ValueError, TypeError, KeyError):
-                facts = None
-            if facts is not None and facts.source == source:
-                self.hits.append(source.path)
-                self._new[source.path] = entry
-                return facts
-        self.misses.append(source.path)
+    def _old_keys(self) -> dict[str, Any]:
+        if self._keys is None:
+            data = _read_json(self.keys_index, compressed=False)
+            files = data.get("files") if isinstance(data, dict) else None
+            ok = isinstance(data, dict) and data.get("format") == _FORMAT
+            self._keys = files if ok and isinstance(files, dict) else {}
+        return self._keys
+
+    def _old_bodies(self) -> dict[str, Any]:
+        if self._bodies is None:
+            data = _read_json(self.index, compressed=True)
+            facts = data.get("facts") if isinstance(data, dict) else None
+            ok = isinstance(data, dict) and data.get("format") == _FORMAT
+            self._bodies = facts if ok and isinstance(facts, dict) else {}
+        return self._bodies
+
+    def digest(self, source: SourceFile, key: str) -> str | None:
+        """The digest of the facts stored for `source` under `key`, or None (a miss).
+        Nothing is decoded: `facts` does that if the run needs them."""
+        entry = self._old_keys().get(source.path)
+        if (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and entry[0] == key
+            and isinstance(entry[1], str)
+        ):
+            self._new_keys[source.path] = entry
+            return entry[1]
         return None
+
+    def facts(self, source: SourceFile, digest: str) -> FileFacts | None:
+        """The stored facts of `source` with `digest`, or None when they are missing or
+        do not decode to `source`'s facts (the file is then extracted again)."""
+        body = self._old_bodies().get(digest)
+        found = None
+        if isinstance(body, str):
+            encoded = body.encode("utf-8", "surrogatepass")
+            try:
+                if hashlib.sha256(encoded).hexdigest() == digest:
+                    found = decode(FileFacts, json.loads(encoded))
+            except (ValueError, TypeError, KeyError):
+                found = None
+        if found is None or found.source != source or not isinstance(body, str):
+            self._new_keys.pop(source.path, None)
+            self._bodies_dirty = True
+            return None
+        self.hits.append(source.path)
+        self._new_bodies[digest] = body
+        return found
+
+    def put(self, key: str, facts: FileFacts) -> str:
+        """Store the facts extracted under `key`; their digest."""
+        digest, body = facts_body(facts)
+        self.misses.append(facts.source.path)
+        self._new_keys[facts.source.path] = [key, digest]
+        if digest not in self._stored():
+            self._bodies_dirty = True
+        self._new_bodies[digest] = body
+        return digest
 
     def get_linked(self, key: str) -> Linked | None:
         """The linked project stored under `key` (the run's every input), or None."""
+        data = _read_json(self.linked_index, compressed=True)
         try:
-            with open(self.linked_index, "rb") as handle:
-                data = json.loads(zlib.decompress(handle.read()))
             if data.get("format") != _FORMAT or data.get("key") != key:
                 return None
             linked = decode(Linked, data["linked"])
-        except (OSError, ValueError, TypeError, KeyError, AttributeError, zlib.error):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return None
         self.linked_hit = True
         return linked
@@ -294,45 +362,27 @@ class FactCache:
     def put_linked(self, key: str, linked: Linked) -> None:
         """Store this run's linked project (written at once, atomically)."""
         body = {"format": _FORMAT, "key": key, "linked": encode(linked)}
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._ignore_file()
-            text = json.dumps(body, separators=(",", ":")).encode()
-            _atomic_write(self.linked_index, zlib.compress(text, 1))
-        except OSError:
-            pass
-
-    def _ignore_file(self) -> None:
-        ignore = self.folder / ".gitignore"
-        if not ignore.exists():
-            _atomic_write(ignore, b"# Automatically created by celery-audit.\n*\n")
-
-    def put(self, key: str, facts: FileFacts) -> None:
-        self._new[facts.source.path] = [key, encode(facts)]
-        self._changed = True
+        text = json.dumps(body, separators=(",", ":")).encode()
+        self._write(self.linked_index, zlib.compress(text, 1))
 
     def save(self) -> None:
-        """Write this run's entries (only when they differ from what was read). A cache
-        that cannot be written is no error: the next run extracts again."""
-        if not self._changed and set(self._new) == set(self._load()):
-            return
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._ignore_file()
-            body = {"format": _FORMAT, "entries": dict(sorted(self._new.items()))}
-            text = json.dumps(body, separators=(",", ":")).encode()
-            _atomic_write(self.index, zlib.compress(text, 1))
-        except OSError:
-            pass
+        """Write this run's keys, and the facts when their set changed (a file whose
+        facts are new, or gone). Each file is written whole and atomically; a cache that
+        cannot be written is no error: the next run extracts again."""
+        keys = dict(sorted(self._new_keys.items()))
+        stored = self._stored()  # before the keys file is replaced
+        if keys != self._old_keys():
+            text = json.dumps({"format": _FORMAT, "files": keys}, separators=(",", ":"))
+            self._write(self.keys_index, text.encode())
+            self._keys = dict(keys)
+        wanted = {entry[1] for entry in keys.values()}
+        if wanted == stored and not self._bodies_dirty:
+            return  # the stored facts are already exactly these
+        old = self._old_bodies()
+        bodies = {d: b for d in sorted(wanted) if (b := self._new_bodies.get(d) or old.get(d))}
+        data = json.dumps({"format": _FORMAT, "facts": bodies}, separators=(",", ":"))
+        self._write(self.index, zlib.compress(data.encode(), 1))
+        self._bodies, self._stored_digests, self._bodies_dirty = bodies, wanted, False
 
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    def _write(self, target: Path, data: bytes) -> None:
+        write_atomically(self.folder, target, data)

@@ -16,11 +16,12 @@ import click
 
 from celery_audit import __version__
 from celery_audit.collector import no_cycle_collection
-from celery_audit.config import CODE
-from celery_audit.settings import FAIL_ON, Settings, resolve
+from celery_audit.levels import FAIL_ON
 
 if TYPE_CHECKING:
     from celery_audit.cache import FactCache
+    from celery_audit.runs import Runs
+    from celery_audit.settings import Settings
 
 CACHE_DIR = ".celery_audit_cache"  # in the scanned folder, unless --cache-dir says otherwise
 
@@ -30,6 +31,7 @@ GRAPH_FORMATS = ("mermaid", "dot", "svg", "png")
 
 def _codes(value: str | None, option: str) -> tuple[str, ...]:
     """Comma-separated rule codes or prefixes; an unknown one is a usage error."""
+    from celery_audit.config import CODE
     from celery_audit.rules import RULES
 
     codes = _patterns((value or "").upper())
@@ -50,13 +52,15 @@ def _settings(
     ignore: tuple[str, ...] = (),
     exclude: tuple[str, ...] | None = None,
     fail_on: str | None = None,
+    consulted: list[str] | None = None,
 ) -> Settings:
     """The command line's flags over the scanned repository's [tool.celery-audit]."""
     from celery_audit.config import ConfigError, load
     from celery_audit.rules import RULES
+    from celery_audit.settings import resolve
 
     try:
-        config = load(root, known_codes=tuple(r.code for r in RULES))
+        config = load(root, known_codes=tuple(r.code for r in RULES), consulted=consulted)
     except ConfigError as error:
         _fail(str(error))
     return resolve(config, select=select, ignore=ignore, exclude=exclude, fail_on=fail_on)
@@ -139,11 +143,15 @@ def _default_jobs() -> int:
     return os.cpu_count() or 1
 
 
+def _cache_folder(root: Path, cache_dir: str | None) -> Path:
+    base = root if root.is_dir() else root.parent
+    return Path(cache_dir) if cache_dir else base / CACHE_DIR
+
+
 def _cache(root: Path, cache_dir: str | None) -> FactCache:
     from celery_audit.cache import FactCache
 
-    base = root if root.is_dir() else root.parent
-    return FactCache(Path(cache_dir) if cache_dir else base / CACHE_DIR, base)
+    return FactCache(_cache_folder(root, cache_dir), root if root.is_dir() else root.parent)
 
 
 def _display(path: str) -> str:
@@ -189,48 +197,74 @@ def scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select
     With FILES (as pre-commit passes them), the whole repository is still scanned and
     linked, but only findings located in FILES are reported.
     """
+    from celery_audit.runs import now_ns
+
+    started = now_ns()
+    color = fmt == "text" and output is None and sys.stdout.isatty()
+    runs = None
+    if not no_cache and output is None and not write_baseline and fmt != "github":
+        # A run of this very command line whose inputs are all unchanged: its output
+        # stands, and nothing else needs importing (see runs.py).
+        from celery_audit.runs import Runs, invocation_key
+
+        params = click.get_current_context().params
+        runs = Runs(_cache_folder(Path(path), cache_dir), invocation_key(params, color=color))
+        replay = runs.unchanged()
+        if replay is not None:
+            _write(replay.output, None)
+            sys.exit(replay.status)
     with no_cycle_collection():  # from the imports on: nothing a scan builds is cyclic
         _scan(path, files, fmt, output, select, ignore, exclude, fail_on, baseline_file,
-              write_baseline, graph_scope, jobs, no_cache, cache_dir, debug)  # fmt: skip
+              write_baseline, graph_scope, jobs, no_cache, cache_dir, debug, color, runs,
+              started)  # fmt: skip
 
 
 def _scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select: str | None,
           ignore: str | None, exclude: str | None, fail_on: str | None, baseline_file: str | None,
           write_baseline: str | None, graph_scope: str, jobs: int | None, no_cache: bool,
-          cache_dir: str | None, debug: bool) -> None:  # fmt: skip
-    from celery_audit.audit import audit
+          cache_dir: str | None, debug: bool, color: bool, runs: Runs | None,
+          started: int) -> None:  # fmt: skip
+    from celery_audit.audit import check, scan_files
     from celery_audit.report import render
     from celery_audit.report.github import step_summary_path
     from celery_audit.suppress import BaselineError, baseline_text, read_baseline
 
     root = _check_path(path)
+    depends: list[str] = []
     settings = _settings(
         root,
         select=_codes(select, "--select"),
         ignore=_codes(ignore, "--ignore"),
         exclude=None if exclude is None else _patterns(exclude),
         fail_on=fail_on,
+        consulted=depends,
     )
     if write_baseline and files:
         _fail("--write-baseline records the whole project: do not pass FILES")
     baseline = None
+    settings_key = repr(settings)
     if baseline_file:
+        depends.append(os.path.abspath(baseline_file))
         try:
             baseline = read_baseline(Path(baseline_file), shown=baseline_file)
+            settings_key += Path(baseline_file).read_text(encoding="utf-8", errors="replace")
         except BaselineError as problem:
             _fail(str(problem))
     with _contained(debug):
-        report = audit(
-            root,
-            settings=settings,
-            display_root=_display(path),
-            only_files=_root_relative(root, path, files) if files else None,
-            baseline=baseline,
-            jobs=jobs or _default_jobs(),
-            cache=None if no_cache else _cache(root, cache_dir),
-        )
-        color = fmt == "text" and output is None and sys.stdout.isatty()
-        _write(render(report, fmt, graph=graph_scope, color=color), output)
+        cache = None if no_cache else _cache(root, cache_dir)
+        scanned = scan_files(root, settings=settings, display_root=_display(path),
+                             jobs=jobs or _default_jobs(), cache=cache, depends=depends)  # fmt: skip
+        replay = runs.same(scanned.linked_key, settings_key) if runs is not None else None
+        if replay is not None:
+            # Nothing the rules read has changed: neither has what they would say.
+            runs.write(output=replay.output, status=replay.status, linked_key=scanned.linked_key,  # type: ignore[union-attr]
+                       settings_key=settings_key, depends=depends, started_ns=started)  # fmt: skip
+            _write(replay.output, None)
+            sys.exit(replay.status)
+        only_files = _root_relative(root, path, files) if files else None
+        report = check(scanned, settings=settings, only_files=only_files, baseline=baseline)
+        text = render(report, fmt, graph=graph_scope, color=color)
+        _write(text, output)
         summary = step_summary_path() if fmt == "github" else None
         if summary:
             # GitHub Actions shows this file on the run's summary page.
@@ -249,7 +283,11 @@ def _scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, selec
         sys.exit(2)
     if write_baseline:
         sys.exit(0)
-    sys.exit(1 if any(settings.fails(f.severity) for f in report.findings) else 0)
+    status = 1 if any(settings.fails(f.severity) for f in report.findings) else 0
+    if runs is not None and isinstance(text, str):
+        runs.write(output=text, status=status, linked_key=scanned.linked_key,
+                   settings_key=settings_key, depends=depends, started_ns=started)  # fmt: skip
+    sys.exit(status)
 
 
 @main.command()

@@ -22,6 +22,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from celery_audit.levels import FAIL_ON
 from celery_audit.model.findings import Severity
 
 if sys.version_info >= (3, 11):
@@ -31,7 +32,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 FILE_NAME = "pyproject.toml"
 TABLE = "tool.celery-audit"
-FAIL_ON = ("error", "warning", "info", "never")
 KEYS = (
     "exclude",
     "extend-exclude",
@@ -93,13 +93,18 @@ def display(path: Path) -> str:
         return str(path)
 
 
-def find(scanned: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The nearest pyproject.toml with a `[tool.celery-audit]` table, and that table."""
+def find(
+    scanned: Path, *, consulted: list[str] | None = None
+) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest pyproject.toml with a `[tool.celery-audit]` table, and that table.
+    `consulted` collects the paths looked at (each pyproject.toml and `.git`)."""
     folder = scanned.resolve()
     if not folder.is_dir():
         folder = folder.parent
     while True:
         candidate = folder / FILE_NAME
+        if consulted is not None:
+            consulted += [str(candidate), str(folder / ".git")]
         if candidate.is_file():
             table = _read(candidate).get("tool", {})
             if isinstance(table, dict) and "celery-audit" in table:
@@ -109,10 +114,13 @@ def find(scanned: Path) -> tuple[Path, dict[str, Any]] | None:
         folder = folder.parent
 
 
-def load(scanned: Path, *, known_codes: tuple[str, ...]) -> FileConfig | None:
+def load(
+    scanned: Path, *, known_codes: tuple[str, ...], consulted: list[str] | None = None
+) -> FileConfig | None:
     """The configuration that applies to a scan of `scanned`, or None when there is none.
-    `known_codes`: the rule codes that exist (config naming any other is an error)."""
-    found = find(scanned)
+    `known_codes`: the rule codes that exist (config naming any other is an error);
+    `consulted` collects the paths looked at."""
+    found = find(scanned, consulted=consulted)
     if found is None:
         return None
     path, table = found

@@ -65,11 +65,16 @@ def _ignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
-def discover(root: Path, *, exclude: Iterable[str] = ()) -> list[SourceFile]:
+def discover(
+    root: Path, *, exclude: Iterable[str] = (), inputs: list[str] | None = None
+) -> list[SourceFile]:
     """Every file under `root` that celery-audit reads, sorted by path.
 
     `exclude` holds gitignore-style patterns relative to the root. A single file as
-    root yields that file alone.
+    root yields that file alone. `inputs`, when given, collects what the result
+    depends on besides the files' names: the folders listed (a new, removed or renamed
+    entry changes a folder's modification time), the `.gitignore` files read and the
+    virtualenvs skipped (root-relative, "" for the root).
     """
     root = root.resolve()
     if root.is_file():
@@ -78,21 +83,23 @@ def discover(root: Path, *, exclude: Iterable[str] = ()) -> list[SourceFile]:
     excludes = pathspec.GitIgnoreSpec.from_lines(list(exclude))
     found = [
         SourceFile(rel, kind)
-        for rel in _walk(root, excludes)
+        for rel in _walk(root, excludes, [] if inputs is None else inputs)
         if (kind := classify(rel)) is not None
     ]
     return sorted(found, key=lambda f: f.path)
 
 
-def _walk(root: Path, excludes: pathspec.GitIgnoreSpec) -> Iterator[str]:
+def _walk(root: Path, excludes: pathspec.GitIgnoreSpec, inputs: list[str]) -> Iterator[str]:
     # Each entry: (directory, its path relative to root, the ignore specs in force with
     # the folder each is relative to).
     stack: list[tuple[Path, str, tuple[tuple[str, pathspec.GitIgnoreSpec], ...]]] = [(root, "", ())]
     while stack:
         directory, rel_dir, specs = stack.pop()
+        inputs.append(rel_dir)
         spec = _ignore_spec(directory)
         if spec is not None:
             specs = (*specs, (rel_dir, spec))
+            inputs.append(f"{rel_dir}/.gitignore" if rel_dir else ".gitignore")
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
@@ -120,6 +127,7 @@ def _walk(root: Path, excludes: pathspec.GitIgnoreSpec) -> Iterator[str]:
                 if entry.name in SKIP_DIRS or entry.name.endswith(".egg-info"):
                     continue
                 if _is_virtualenv(Path(entry.path)):
+                    inputs.append(rel)  # it stops being one: its entries change
                     continue
                 stack.append((Path(entry.path), rel, specs))
             else:

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from celery_audit.config import FAIL_ON, FileConfig, FileIgnore
+from celery_audit.config import FileConfig, FileIgnore
 from celery_audit.discover import gitignore_matcher
+from celery_audit.levels import FAIL_ON
 from celery_audit.model.findings import Severity
 
 __all__ = ["FAIL_ON", "FileIgnore", "Selection", "Settings", "resolve"]

@@ -98,27 +98,52 @@ ALL_FILES = {"Procfile", "pkg/__init__.py", "pkg/app.py", "pkg/tasks.py", "pkg/p
              "pkg/jobs.py"}  # fmt: skip
 
 
+def _forget_runs(root: Path) -> None:
+    """Drop the run records: the next scan links and renders for itself."""
+    for record in (root / CACHE_DIR).glob("run-*.json"):
+        record.unlink()
+
+
+def _stored(cache: FactCache) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The keys file (path -> [key, digest]) and the facts file (digest -> JSON text)."""
+    keys = json.loads(cache.keys_index.read_bytes())["files"]
+    return keys, json.loads(zlib.decompress(cache.index.read_bytes()))["facts"]
+
+
 def test_what_invalidates_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _project(tmp_path / "repo")
     first = _run(root)
     assert set(first.misses) == ALL_FILES and first.hits == []
-    index = first.index.read_bytes()
+    stored = first.index.read_bytes(), first.keys_index.read_bytes()
     assert not first.linked_hit
     warm = _run(root)
     # Nothing changed: the last run's linked project stands, no facts are even decoded.
     assert warm.linked_hit and warm.misses == [] and warm.hits == []
-    assert first.index.read_bytes() == index  # nothing changed: nothing written
+    assert (first.index.read_bytes(), first.keys_index.read_bytes()) == stored  # not written
 
-    (root / "pkg" / "plain.py").write_text("VALUE = 2\n")  # edit
+    # An edit that leaves the facts as they were (a comment at the end): the file is
+    # extracted again, its new key recorded, and the linked project still stands.
+    plain = root / "pkg" / "plain.py"
+    plain.write_text("VALUE = 1\n# the default\n")
+    same = _run(root)
+    assert same.linked_hit and same.misses == ["pkg/plain.py"] and same.hits == []
+    assert first.index.read_bytes() == stored[0]  # the same facts: the same facts file
+    assert _run(root).misses == []
+
+    plain.write_text("VALUE = 2\n\ndef helper():\n    return VALUE\n")  # an edit of the facts
     edited = _run(root)
     assert not edited.linked_hit and edited.misses == ["pkg/plain.py"]
     assert set(edited.hits) == ALL_FILES - {"pkg/plain.py"}
-    (root / "pkg" / "plain.py").rename(root / "pkg" / "other.py")  # rename
-    assert _run(root).misses == ["pkg/other.py"]
+    keys, facts = _stored(edited)
+    assert set(keys) == ALL_FILES and set(facts) == {digest for _, digest in keys.values()}
+    plain.rename(root / "pkg" / "other.py")  # rename
+    renamed = _run(root)
+    assert renamed.misses == ["pkg/other.py"] and not renamed.linked_hit
     (root / "pkg" / "other.py").unlink()  # delete
     cache = _run(root)
-    entries = json.loads(zlib.decompress(cache.index.read_bytes()))["entries"]
-    assert cache.misses == [] and "pkg/other.py" not in entries
+    keys, facts = _stored(cache)
+    assert cache.misses == [] and not cache.linked_hit
+    assert "pkg/other.py" not in keys and len(facts) == len(ALL_FILES) - 1  # pruned
 
     # A setting that changes extraction (the prefilter vocabulary) invalidates everything;
     # one that does not (a rule selection) nothing, not even the linked project.
@@ -135,7 +160,7 @@ def test_unusable_caches_are_ignored(tmp_path: Path) -> None:
     root = _project(tmp_path / "repo")
     expected = _scan(root, "--no-cache")
     cache = _run(root)
-    index, linked = cache.index, cache.linked_index
+    index, keys, linked = cache.index, cache.keys_index, cache.linked_index
     # A linked project that does not decode (or is someone else's) is not used.
     good = linked.read_bytes()
     body = json.loads(zlib.decompress(good))
@@ -146,18 +171,25 @@ def test_unusable_caches_are_ignored(tmp_path: Path) -> None:
         again = _run(root)
         assert not again.linked_hit and again.misses == []
         linked.write_bytes(garbage)
+        _forget_runs(root)
         assert _scan(root) == expected
     linked.unlink()
     data = json.loads(zlib.decompress(index.read_bytes()))
-    # One entry with the right key but facts that do not decode: only it is re-extracted.
-    data["entries"]["pkg/app.py"][1] = {"source": {"path": "pkg/app.py", "kind": 7}}
-    index.write_bytes(zlib.compress(json.dumps(data).encode()))
-    assert _run(root).misses == ["pkg/app.py"]
-    assert _scan(root) == expected
-    for garbage in (b"", b"\x00\xff", zlib.compress(b"[1, 2]"), zlib.compress(b'{"entries": 3}')):
-        index.write_bytes(garbage)
+    # Facts under the right digest that do not decode, or that are not what the digest
+    # says: only that file is extracted again.
+    digest = json.loads(keys.read_bytes())["files"]["pkg/app.py"][1]
+    for wrong in ('{"source":{"path":"pkg/app.py","kind":7}}', data["facts"][digest] + " "):
+        data["facts"][digest] = wrong
+        index.write_bytes(zlib.compress(json.dumps(data).encode()))
+        assert _run(root).misses == ["pkg/app.py"]
+        _forget_runs(root)
+        assert _scan(root) == expected
         linked.unlink()
-        assert set(_run(root).misses) == ALL_FILES
+    for garbage in (b"", b"\x00\xff", b"[1, 2]", b'{"files": 3}', b'{"format": 5, "files": {"pkg/app.py": 1}}'):  # fmt: skip
+        keys.write_bytes(garbage)
+        linked.unlink(missing_ok=True)
+        assert set(_run(root).misses) >= ({"pkg/app.py"} if b"app" in garbage else ALL_FILES)
+        _forget_runs(root)
         assert _scan(root) == expected
 
 
