@@ -1,4 +1,4 @@
-from celery_audit.cli import main
+from celery_audit.entry import main
 
 if __name__ == "__main__":
     main()

@@ -35,11 +35,10 @@ from typing import Any
 
 from celery_audit.model.facts import Directive, FileFacts, FunctionFacts, SourceFile
 from celery_audit.model.project import Project
-from celery_audit.runs import write_atomically
+from celery_audit.runs import CACHE_DIR, write_atomically
 
 __all__ = ["CACHE_DIR", "FactCache", "decode", "encode", "file_key"]
 
-CACHE_DIR = ".celery_audit_cache"
 _FORMAT = 5  # bumped whenever the facts change shape: old entries would decode stale
 
 # -- a typed dataclass <-> JSON codec -----------------------------------------------------

@@ -8,22 +8,22 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from celery_audit import __version__
 from celery_audit.collector import no_cycle_collection
 from celery_audit.levels import FAIL_ON
+from celery_audit.runs import CACHE_DIR, CACHE_DIR_ENV, cache_folder
 
 if TYPE_CHECKING:
     from celery_audit.cache import FactCache
     from celery_audit.runs import Runs
     from celery_audit.settings import Settings
 
-CACHE_DIR = ".celery_audit_cache"  # in the scanned folder, unless --cache-dir says otherwise
 
 SCAN_FORMATS = ("text", "json", "markdown", "mermaid", "dot", "sarif", "github", "gitlab")
 GRAPH_FORMATS = ("mermaid", "dot", "svg", "png")
@@ -143,22 +143,29 @@ def _default_jobs() -> int:
     return os.cpu_count() or 1
 
 
-def _cache_folder(root: Path, cache_dir: str | None) -> Path:
-    base = root if root.is_dir() else root.parent
-    return Path(cache_dir) if cache_dir else base / CACHE_DIR
-
-
 def _cache(root: Path, cache_dir: str | None) -> FactCache:
     from celery_audit.cache import FactCache
 
-    return FactCache(_cache_folder(root, cache_dir), root if root.is_dir() else root.parent)
+    return FactCache(
+        Path(cache_folder(str(root), cache_dir)), root if root.is_dir() else root.parent
+    )
 
 
 def _display(path: str) -> str:
     return Path(path).as_posix()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Keeps the arguments as typed: a run is recorded under them (see entry.py)."""
+
+    arguments: tuple[str, ...] = ()
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:  # type: ignore[override]
+        _Group.arguments = tuple(sys.argv[1:] if args is None else args)
+        return super().main(args, *rest, **extra)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="celery-audit")
 def main() -> None:
     """Audit how Celery is wired into a Flask application, by reading its code."""
@@ -185,8 +192,8 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
               help="Processes extracting facts in parallel.  [default: the number of CPUs]")  # fmt: skip
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the fact cache.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="CELERY_AUDIT_CACHE_DIR",
-              help=f"Keep the fact cache in DIR (or $CELERY_AUDIT_CACHE_DIR).  [default: PATH/{CACHE_DIR}]")  # fmt: skip
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar=CACHE_DIR_ENV,
+              help=f"Keep the fact cache in DIR (or ${CACHE_DIR_ENV}).  [default: PATH/{CACHE_DIR}]")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select: str | None,
          ignore: str | None, exclude: str | None, fail_on: str | None, baseline_file: str | None,
@@ -204,11 +211,12 @@ def scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, select
     runs = None
     if not no_cache and output is None and not write_baseline and fmt != "github":
         # A run of this very command line whose inputs are all unchanged: its output
-        # stands, and nothing else needs importing (see runs.py).
+        # stands, and nothing else needs importing (see runs.py; entry.py replays it
+        # even before click is imported).
         from celery_audit.runs import Runs, invocation_key
 
-        params = click.get_current_context().params
-        runs = Runs(_cache_folder(Path(path), cache_dir), invocation_key(params, color=color))
+        key = invocation_key(_Group.arguments, color=color)
+        runs = Runs(cache_folder(path, cache_dir), key)
         replay = runs.unchanged()
         if replay is not None:
             _write(replay.output, None)

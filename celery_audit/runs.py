@@ -30,20 +30,23 @@ Only this module's standard-library imports run before a replay by signature.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 import zlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
 from celery_audit import __version__
 
-__all__ = ["Replay", "Runs", "invocation_key", "now_ns", "write_atomically"]
+TYPE_CHECKING = False  # typing itself costs a replay 4 ms
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
+__all__ = ["CACHE_DIR", "CACHE_DIR_ENV", "Replay", "Runs", "cache_folder", "invocation_key", "now_ns",
+           "write_atomically"]  # fmt: skip
+
+CACHE_DIR = ".celery_audit_cache"  # in the scanned folder, unless --cache-dir says otherwise
+CACHE_DIR_ENV = "CELERY_AUDIT_CACHE_DIR"  # what --cache-dir defaults to
 
 _FORMAT = 1
 KEPT = 16  # records kept per cache folder: the most recently written ones
@@ -64,14 +67,23 @@ def now_ns() -> int:
     return time.time_ns()
 
 
-def invocation_key(params: Mapping[str, object], *, color: bool) -> str:
-    """What, besides the files, decides a run's output: the command line's values, the
-    working directory they are relative to, the version, and a terminal's settings."""
-    parts = [__version__, os.getcwd(), repr(sorted(params.items()))]
+def cache_folder(root: str, cache_dir: str | None) -> str:
+    """Where the caches of a scan of `root` are kept."""
+    if cache_dir:
+        return cache_dir
+    return os.path.join(root if os.path.isdir(root) else os.path.dirname(root), CACHE_DIR)
+
+
+def invocation_key(argv: Sequence[str], *, color: bool) -> str:
+    """What, besides the files, decides a run's output: the command line as typed, the
+    working directory it is relative to, the version, and a terminal's settings."""
+    parts = [__version__, os.getcwd(), *argv]
     if color:
+        import shutil
+
         parts.append(repr(tuple(shutil.get_terminal_size())))
         parts.extend(f"{name}={os.environ.get(name)}" for name in _TERMINAL_ENV)
-    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return "\x00".join(parts)
 
 
 Signature = list[int] | None
@@ -97,18 +109,27 @@ def _racy(sig: Signature, started_ns: int) -> bool:
     return sig[0] >= limit or sig[1] >= limit
 
 
-@dataclass(frozen=True)
 class Replay:
-    output: str
-    status: int
+    """A recorded run's output and exit status. (Not a dataclass: importing dataclasses
+    would double the time of a replay.)"""
+
+    __slots__ = ("output", "status")
+
+    def __init__(self, output: str, status: int) -> None:
+        self.output = output
+        self.status = status
 
 
 class Runs:
-    """The record of one invocation (`key`) in the cache `folder`."""
+    """The record of one invocation (`key`) in the cache `folder`. The file is named by a
+    checksum of the key and holds the key itself: two keys with one checksum share a
+    file, and each replays only its own record."""
 
-    def __init__(self, folder: Path, key: str) -> None:
+    def __init__(self, folder: str, key: str) -> None:
         self.folder = folder
-        self.path = folder / f"run-{key[:32]}.json"
+        self.key = key
+        data = key.encode("utf-8", "surrogatepass")
+        self.path = os.path.join(folder, f"run-{zlib.crc32(data):08x}{zlib.adler32(data):08x}.json")
         self._record: dict[str, object] | None = None
 
     def _load(self) -> dict[str, object]:
@@ -122,6 +143,7 @@ class Runs:
             if (
                 isinstance(data, dict)
                 and data.get("format") == _FORMAT
+                and data.get("invocation") == self.key
                 and isinstance(data.get("output"), str)
                 and type(data.get("status")) is int
             ):
@@ -166,6 +188,7 @@ class Runs:
             watched = {}  # replayed by key only
         record = {
             "format": _FORMAT,
+            "invocation": self.key,
             "linked": linked_key,
             "settings": settings_key,
             "status": status,
@@ -180,29 +203,35 @@ class Runs:
 
     def _prune(self) -> None:
         with contextlib.suppress(OSError):
-            records = sorted(self.folder.glob("run-*.json"), key=lambda p: p.stat().st_mtime_ns)
+            with os.scandir(self.folder) as entries:
+                records = [e for e in entries if e.name.startswith("run-") and e.name.endswith(".json")]  # fmt: skip
+            records.sort(key=lambda entry: entry.stat().st_mtime_ns)
             for old in records[:-KEPT]:
-                old.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(old.path)
 
 
-def write_atomically(folder: Path, target: Path, data: bytes) -> bool:
+def write_atomically(folder: str | Path, target: str | Path, data: bytes) -> bool:
     """Write `data` to `target` in the cache `folder` (created with a `.gitignore` of
     `*`, like ruff's), through a temporary file and `os.replace`: a reader never sees
     half a file, and of two concurrent writers the last one wins. False when the folder
     cannot be written: a cache is never worth an error."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        ignore = folder / ".gitignore"
-        if not ignore.exists():
+        os.makedirs(folder, exist_ok=True)
+        ignore = os.path.join(folder, ".gitignore")
+        if not os.path.exists(ignore):
             _replace(ignore, b"# Automatically created by celery-audit.\n*\n")
-        _replace(target, data)
+        _replace(os.fspath(target), data)
     except OSError:
         return False
     return True
 
 
-def _replace(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+def _replace(target: str, data: bytes) -> None:
+    import tempfile
+
+    folder, name = os.path.split(target)
+    fd, tmp = tempfile.mkstemp(dir=folder or ".", prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

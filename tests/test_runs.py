@@ -1,0 +1,286 @@
+"""Run records: a scan replays the last output of its command line only when nothing
+that decided it has changed (runs.py, entry.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from celery_audit import audit, runs
+from celery_audit.cli import scan as scan_command
+from celery_audit.cli import main
+from celery_audit.entry import SCAN_FLAGS, SCAN_VALUE_OPTIONS, scan_arguments
+from celery_audit.rules import RULES
+from celery_audit.runs import CACHE_DIR, CACHE_DIR_ENV
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+class Calls:
+    """How far each scan went: files scanned (scan_files) and rules run (check)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.scanned = self.checked = 0
+        scan_files, check = audit.scan_files, audit.check
+
+        def counting_scan(*args: object, **kwargs: object) -> audit.Scanned:
+            self.scanned += 1
+            return scan_files(*args, **kwargs)  # type: ignore[arg-type]
+
+        def counting_check(*args: object, **kwargs: object) -> audit.Report:
+            self.checked += 1
+            return check(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(audit, "scan_files", counting_scan)
+        monkeypatch.setattr(audit, "check", counting_check)
+
+    def since(self, before: tuple[int, int]) -> str:
+        """'signature' (nothing run), 'key' (files read, no rules) or 'full'."""
+        scanned, checked = self.scanned - before[0], self.checked - before[1]
+        return "full" if checked else "key" if scanned else "signature"
+
+    @property
+    def now(self) -> tuple[int, int]:
+        return self.scanned, self.checked
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the bundled example app (it has findings: exit 1), scanned from its
+    parent folder, with its cache inside it."""
+    root = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "seed_app", root)
+    (root / ".git").mkdir()  # the configuration lookup stops here
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(CACHE_DIR_ENV, raising=False)
+    return root
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs that start 10 s from now: no file was modified close to their start, so
+    their records carry signatures (the files of a test are seconds old at most)."""
+    monkeypatch.setattr(runs, "now_ns", lambda: time.time_ns() + 10_000_000_000)
+
+
+def _scan(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["scan", "repo", "--format", "json", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stdout
+
+
+def _fresh(*args: str) -> tuple[int, str]:
+    return _scan(*args, "--no-cache")
+
+
+def _records(root: Path) -> list[Path]:
+    return sorted((root / CACHE_DIR).glob("run-*.json"))
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+def _same_size_same_mtime(root: Path) -> None:
+    """An edit that keeps the file's size and, put back, its modification time: only
+    its change time (which no one can set) tells."""
+    path = root / "workers.py"
+    stat = path.stat()
+    path.write_text(path.read_text().replace("@celery.task(bind=True)", "@celery.task(bind=None)", 1))  # fmt: skip
+    assert path.stat().st_size == stat.st_size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+CHANGES: dict[str, Callable[[Path], None]] = {
+    "edit a task module": lambda root: _append(
+        root / "workers.py", "\n\n@celery.task\ndef late_report(user_id):\n    return user_id\n"
+    ),
+    "edit keeping size and mtime": _same_size_same_mtime,
+    "add a module": lambda root: (root / "jobs.py").write_text(
+        "from workers import export_report\n\n\ndef nightly():\n    export_report.delay(1)\n"
+    ),
+    "add a folder": lambda root: (
+        (root / "admin").mkdir(),
+        (root / "admin" / "views.py").write_text("from workers import nope\n"),
+    ),
+    "delete a module": lambda root: (root / "resources.py").unlink(),
+    "rename a module": lambda root: (root / "resources.py").rename(root / "api.py"),
+    "ignore a module": lambda root: (root / ".gitignore").write_text("resources.py\n"),
+    "configure the repository": lambda root: (root / "pyproject.toml").write_text(
+        '[tool.celery-audit]\nignore = ["CA2"]\n'
+    ),
+    "configure above the repository": lambda root: (
+        (root / ".git").rmdir(),
+        (root.parent / "pyproject.toml").write_text('[tool.celery-audit]\nfail-on = "never"\n'),
+    ),
+    "edit a template": lambda root: _append(
+        root / "templates" / "export.html", "<script>fetch('/api/none/status')</script>\n"
+    ),
+}
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_change_is_never_replayed_by_signature(
+    change: str, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = Calls(monkeypatch)
+    first = _scan()
+    assert first[0] == 1 and len(_records(repo)) == 1
+    before = calls.now
+    assert _scan() == first and calls.since(before) == "signature"
+
+    CHANGES[change](repo)
+    before = calls.now
+    changed = _scan()
+    assert calls.since(before) != "signature"
+    assert changed == _fresh()
+    before = calls.now
+    assert _scan() == changed and calls.since(before) == "signature"  # recorded again
+
+
+@pytest.mark.usefixtures("settled")
+def test_the_verified_change_of_a_test_is_real(repo: Path) -> None:
+    """The changes above change the output, most of them: replaying would be wrong."""
+    first = _fresh()
+    differ = []
+    for change in sorted(CHANGES):
+        shutil.rmtree(repo.parent / "copy", ignore_errors=True)
+        (repo.parent / "pyproject.toml").unlink(missing_ok=True)
+        copy = shutil.copytree(repo, repo.parent / "copy")
+        CHANGES[change](copy)
+        result = CliRunner().invoke(main, ["scan", "copy", "--format", "json", "--no-cache"])
+        differ.append(result.stdout.replace('"copy"', '"repo"') != first[1])
+    assert sum(differ) >= len(CHANGES) - 1  # the template edit may not
+
+
+@pytest.mark.usefixtures("settled")
+def test_an_edit_that_changes_no_fact_is_replayed_by_key(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = Calls(monkeypatch)
+    first = _scan("repo/workers.py")  # as pre-commit runs it: the files it changed
+    assert first[0] == 1
+    _append(repo / "workers.py", "# a comment changes no fact\n")
+    before = calls.now
+    assert _scan("repo/workers.py") == first and calls.since(before) == "key"
+    before = calls.now
+    assert _scan("repo/workers.py") == first and calls.since(before) == "signature"
+    assert _fresh("repo/workers.py") == first
+
+
+def test_a_racy_record_is_replayed_by_key_only(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files modified just before a run started may change again with the same
+    signature: the record then has none, and the next run reads and hashes them."""
+    calls = Calls(monkeypatch)
+    (repo / "models.py").write_text((repo / "models.py").read_text())  # modified now
+    first = _scan()
+    (record,) = _records(repo)
+    assert json.loads(zlib.decompress(record.read_bytes()))["watched"] == {}
+    before = calls.now
+    assert _scan() == first and calls.since(before) == "key"
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize(
+    "args",
+    [["--no-cache"], ["--output", "out.json"], ["--write-baseline", "base.json"],
+     ["--format", "github"]],
+)  # fmt: skip
+def test_runs_never_recorded(repo: Path, args: list[str]) -> None:
+    CliRunner().invoke(main, ["scan", "repo", *args])
+    assert _records(repo) == []
+
+
+@pytest.mark.usefixtures("settled")
+def test_each_command_line_has_its_own_record(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = Calls(monkeypatch)
+    outputs = {args: _scan(*args) for args in [(), ("--select", "CA1"), ("--fail-on", "never")]}
+    assert len(_records(repo)) == 3 and len({out for out in outputs.values()}) == 3
+    before = calls.now
+    assert {args: _scan(*args) for args in outputs} == outputs
+    assert calls.since(before) == "signature"
+    monkeypatch.chdir(repo)  # the same words from elsewhere are another command line
+    result = CliRunner().invoke(main, ["scan", ".", "--format", "json"])
+    assert calls.since(before) == "full" and result.exit_code == 1
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_baseline_edit_is_not_replayed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = Calls(monkeypatch)
+    CliRunner().invoke(main, ["scan", "repo", "--write-baseline", "base.json"])
+    assert _scan("--baseline", "base.json")[0] == 0
+    baseline = json.loads(Path("base.json").read_text())
+    baseline["findings"] = [f for f in baseline["findings"] if f["code"] != "CA201"]
+    Path("base.json").write_text(json.dumps(baseline))
+    before = calls.now
+    assert _scan("--baseline", "base.json") == _fresh("--baseline", "base.json")
+    assert calls.since(before) != "signature" and _fresh("--baseline", "base.json")[0] == 1
+
+
+@pytest.mark.usefixtures("settled")
+def test_broken_or_foreign_records_are_ignored(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = Calls(monkeypatch)
+    expected = _scan()
+    (record,) = _records(repo)
+    body = json.loads(zlib.decompress(record.read_bytes()))
+    foreign = dict(body, invocation="another command line", output="forged\n", status=0)
+    for garbage in (b"", b"\x00", zlib.compress(b"[]"), zlib.compress(json.dumps(foreign).encode())):  # fmt: skip
+        record.write_bytes(garbage)
+        before = calls.now
+        assert _scan() == expected and calls.since(before) == "full"
+
+
+@pytest.mark.usefixtures("settled")
+def test_records_are_pruned(repo: Path) -> None:
+    for rule in RULES[: runs.KEPT + 4]:
+        assert _scan("--select", rule.code)[0] in (0, 1)
+    assert len(_records(repo)) == runs.KEPT
+
+
+@pytest.mark.usefixtures("settled")
+def test_the_entry_point_replays_without_importing_click(repo: Path) -> None:
+    expected = _scan()
+    program = (
+        "import sys\n"
+        "from celery_audit.entry import main\n"
+        "try:\n    main()\n"
+        "finally:\n    print('click' in sys.modules, file=sys.stderr)\n"
+    )
+    command = [sys.executable, "-c", program, "scan", "repo", "--format", "json"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout) == expected and result.stderr == "False\n"
+    (repo / "models.py").write_text((repo / "models.py").read_text() + "\n")  # changed
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout) == expected and result.stderr == "True\n"
+
+
+def test_the_entry_point_reads_options_as_click_does() -> None:
+    long_options = {
+        name: option.is_flag
+        for option in scan_command.params
+        if isinstance(option, click.Option)
+        for name in option.opts
+        if name.startswith("--") and name != "--help"
+    }
+    assert SCAN_FLAGS == {name for name, flag in long_options.items() if flag}
+    assert SCAN_VALUE_OPTIONS == {name for name, flag in long_options.items() if not flag}
+    assert scan_arguments(["scan", "a", "b.py", "--format=json", "--no-cache", "--jobs", "2"]) == (
+        ["a", "b.py"],
+        {"--format": "json", "--no-cache": True, "--jobs": "2"},
+    )
+    # Anything else is the command line's to read (and to reject).
+    for argv in (["graph", "a"], ["scan"], ["scan", "a", "-j", "2"], ["scan", "a", "--help"],
+                 ["scan", "a", "--format"], ["scan", "a", "--no-cache=1"], ["scan", "--", "a"]):  # fmt: skip
+        assert scan_arguments(argv) is None
