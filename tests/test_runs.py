@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from celery_audit import audit, runs
-from celery_audit.cli import scan as scan_command
 from celery_audit.cli import main
+from celery_audit.cli import scan as scan_command
 from celery_audit.entry import SCAN_FLAGS, SCAN_VALUE_OPTIONS, scan_arguments
 from celery_audit.rules import RULES
 from celery_audit.runs import CACHE_DIR, CACHE_DIR_ENV
@@ -102,7 +102,17 @@ def _same_size_same_mtime(root: Path) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
-CHANGES: dict[str, Callable[[Path], None]] = {
+def _add_folder(root: Path) -> None:
+    (root / "admin").mkdir()
+    (root / "admin" / "views.py").write_text("from workers import nope\n")
+
+
+def _configure_above(root: Path) -> None:
+    (root / ".git").rmdir()
+    (root.parent / "pyproject.toml").write_text('[tool.celery-audit]\nfail-on = "never"\n')
+
+
+CHANGES: dict[str, Callable[[Path], object]] = {
     "edit a task module": lambda root: _append(
         root / "workers.py", "\n\n@celery.task\ndef late_report(user_id):\n    return user_id\n"
     ),
@@ -110,20 +120,14 @@ CHANGES: dict[str, Callable[[Path], None]] = {
     "add a module": lambda root: (root / "jobs.py").write_text(
         "from workers import export_report\n\n\ndef nightly():\n    export_report.delay(1)\n"
     ),
-    "add a folder": lambda root: (
-        (root / "admin").mkdir(),
-        (root / "admin" / "views.py").write_text("from workers import nope\n"),
-    ),
+    "add a folder": _add_folder,
     "delete a module": lambda root: (root / "resources.py").unlink(),
     "rename a module": lambda root: (root / "resources.py").rename(root / "api.py"),
     "ignore a module": lambda root: (root / ".gitignore").write_text("resources.py\n"),
     "configure the repository": lambda root: (root / "pyproject.toml").write_text(
         '[tool.celery-audit]\nignore = ["CA2"]\n'
     ),
-    "configure above the repository": lambda root: (
-        (root / ".git").rmdir(),
-        (root.parent / "pyproject.toml").write_text('[tool.celery-audit]\nfail-on = "never"\n'),
-    ),
+    "configure above the repository": _configure_above,
     "edit a template": lambda root: _append(
         root / "templates" / "export.html", "<script>fetch('/api/none/status')</script>\n"
     ),
@@ -274,8 +278,8 @@ def test_the_entry_point_reads_options_as_click_does() -> None:
         for name in option.opts
         if name.startswith("--") and name != "--help"
     }
-    assert SCAN_FLAGS == {name for name, flag in long_options.items() if flag}
-    assert SCAN_VALUE_OPTIONS == {name for name, flag in long_options.items() if not flag}
+    assert {name for name, flag in long_options.items() if flag} == SCAN_FLAGS
+    assert {name for name, flag in long_options.items() if not flag} == SCAN_VALUE_OPTIONS
     assert scan_arguments(["scan", "a", "b.py", "--format=json", "--no-cache", "--jobs", "2"]) == (
         ["a", "b.py"],
         {"--format": "json", "--no-cache": True, "--jobs": "2"},
