@@ -10,19 +10,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from celery_audit.cache import FactCache, Linked, facts_body, file_key
+from celery_audit.cache import FactCache, facts_body, file_key
 from celery_audit.collector import no_cycle_collection
 from celery_audit.discover import discover
 from celery_audit.extract import extract_bytes, read_source
 from celery_audit.model.facts import FileFacts, SourceFile
-from celery_audit.model.findings import Finding
-from celery_audit.model.project import LinkOptions, Project
-from celery_audit.rules import RULES
 from celery_audit.settings import Settings
-from celery_audit.suppress import Baseline, apply, suppression_facts
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
+
+    from celery_audit.model.findings import Finding
+    from celery_audit.model.project import Linked, LinkOptions, Project
+    from celery_audit.suppress import Baseline
+
+# Linking, the rules and suppressions are imported when a run links or checks: a run
+# whose files changed no fact replays its output without them (runs.py).
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,8 @@ class Scanned:
 
     root: str
     packages: tuple[str, ...]
-    options: LinkOptions
+    context_names: tuple[str, ...]  # the link options
+    task_decorators: tuple[str, ...]
     vocabulary: tuple[str, ...]
     reads: list[_Read]
     outcomes: list[FileFacts | str | InternalError | None]
@@ -215,10 +219,13 @@ class Scanned:
         if found is not None:
             return found
         from celery_audit.link import link  # with networkx: not needed when nothing changed
+        from celery_audit.model.project import Linked, LinkOptions
+        from celery_audit.suppress import suppression_facts
 
+        options = LinkOptions(context_names=self.context_names, task_decorators=self.task_decorators)  # fmt: skip
         with no_cycle_collection():
             facts = self.facts()
-            project = link(self.root, facts, root_packages=self.packages, options=self.options)
+            project = link(self.root, facts, root_packages=self.packages, options=options)
         directives, functions = suppression_facts(facts)
         linked = Linked(project, directives, functions)
         if self.cache is not None and not self.errors:
@@ -231,15 +238,14 @@ def _linked_key(scanned: Scanned) -> str:
     displayed, the packages above it and the link options."""
     from celery_audit import __version__
 
-    options = scanned.options
     head = [
         __version__,
         scanned.root,
         *scanned.packages,
         "|",
-        *options.context_names,
+        *scanned.context_names,
         "|",
-        *options.task_decorators,
+        *scanned.task_decorators,
     ]
     digest = hashlib.sha256("\x1f".join(head).encode("utf-8", "surrogatepass"))
     for read, facts in zip(scanned.reads, scanned.digests, strict=True):
@@ -279,14 +285,9 @@ def scan_files(
     inputs: list[str] = []
     files = discover(root, exclude=settings.exclude, inputs=inputs)
     base = root if root.is_dir() else root.parent
-    options = link_options or LinkOptions(
-        context_names=settings.context_names, task_decorators=settings.task_decorators
-    )
-    vocabulary = tuple(
-        sorted(
-            {name.rsplit(".", 1)[-1] for name in (*options.context_names, *options.task_decorators)}
-        )
-    )
+    names = link_options.context_names if link_options else settings.context_names
+    decorators = link_options.task_decorators if link_options else settings.task_decorators
+    vocabulary = tuple(sorted({name.rsplit(".", 1)[-1] for name in (*names, *decorators)}))
     reads = read_all(base, files, vocabulary)
     packages = root_packages(base, consulted=depends)
     if depends is not None:
@@ -309,7 +310,7 @@ def scan_files(
             digests.append("")
             missing.append(index)
     shown = display_root or str(root)
-    scanned = Scanned(shown, packages, options, vocabulary, reads, outcomes, digests, "", jobs, cache)  # fmt: skip
+    scanned = Scanned(shown, packages, names, decorators, vocabulary, reads, outcomes, digests, "", jobs, cache)  # fmt: skip
     with no_cycle_collection():
         scanned._extract(missing)
     return scanned
@@ -323,6 +324,10 @@ def check(
     baseline: Baseline | None = None,
 ) -> Report:
     """Link the scanned files (or take the last run's project) and run the rules."""
+    from celery_audit.model.findings import Finding
+    from celery_audit.rules import RULES
+    from celery_audit.suppress import apply
+
     linked = scanned.linked()
     project = linked.project
     errors = scanned.errors

@@ -29,13 +29,14 @@ import types
 import typing
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from celery_audit.model.facts import Directive, FileFacts, FunctionFacts, SourceFile
-from celery_audit.model.project import Project
+from celery_audit.model.facts import FileFacts, SourceFile
 from celery_audit.runs import CACHE_DIR, write_atomically
+
+if TYPE_CHECKING:
+    from celery_audit.model.project import Linked
 
 __all__ = ["CACHE_DIR", "FactCache", "decode", "encode", "file_key"]
 
@@ -230,16 +231,6 @@ def facts_body(facts: FileFacts) -> tuple[str, str]:
     return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest(), body
 
 
-@dataclass(frozen=True)
-class Linked:
-    """What the last run made of its files when none changed since: the linked project,
-    and the suppression directives (with the functions around them) by path."""
-
-    project: Project
-    directives: dict[str, tuple[Directive, ...]]
-    functions: dict[str, tuple[FunctionFacts, ...]]
-
-
 def _read_json(path: Path, *, compressed: bool) -> Any:
     """The JSON in `path`, or None when it is missing, unreadable or not JSON."""
     try:
@@ -348,6 +339,8 @@ class FactCache:
 
     def get_linked(self, key: str) -> Linked | None:
         """The linked project stored under `key` (the run's every input), or None."""
+        from celery_audit.model.project import Linked
+
         data = _read_json(self.linked_index, compressed=True)
         try:
             if data.get("format") != _FORMAT or data.get("key") != key:

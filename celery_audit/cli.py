@@ -31,10 +31,12 @@ GRAPH_FORMATS = ("mermaid", "dot", "svg", "png")
 
 def _codes(value: str | None, option: str) -> tuple[str, ...]:
     """Comma-separated rule codes or prefixes; an unknown one is a usage error."""
+    codes = _patterns((value or "").upper())
+    if not codes:
+        return ()
     from celery_audit.config import CODE
     from celery_audit.rules import RULES
 
-    codes = _patterns((value or "").upper())
     for code in codes:
         if not CODE.fullmatch(code) or not any(r.code.startswith(code) for r in RULES):
             _fail(f"{option}: unknown rule code {code!r}; `celery-audit rules` lists them")
@@ -56,11 +58,15 @@ def _settings(
 ) -> Settings:
     """The command line's flags over the scanned repository's [tool.celery-audit]."""
     from celery_audit.config import ConfigError, load
-    from celery_audit.rules import RULES
     from celery_audit.settings import resolve
 
+    def known_codes() -> tuple[str, ...]:
+        from celery_audit.rules import RULES  # only when there is a configuration to check
+
+        return tuple(r.code for r in RULES)
+
     try:
-        config = load(root, known_codes=tuple(r.code for r in RULES), consulted=consulted)
+        config = load(root, known_codes=known_codes, consulted=consulted)
     except ConfigError as error:
         _fail(str(error))
     return resolve(config, select=select, ignore=ignore, exclude=exclude, fail_on=fail_on)
@@ -233,9 +239,6 @@ def _scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, selec
           cache_dir: str | None, debug: bool, color: bool, runs: Runs | None,
           started: int) -> None:  # fmt: skip
     from celery_audit.audit import check, scan_files
-    from celery_audit.report import render
-    from celery_audit.report.github import step_summary_path
-    from celery_audit.suppress import BaselineError, baseline_text, read_baseline
 
     root = _check_path(path)
     depends: list[str] = []
@@ -252,6 +255,8 @@ def _scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, selec
     baseline = None
     settings_key = repr(settings)
     if baseline_file:
+        from celery_audit.suppress import BaselineError, read_baseline
+
         depends.append(os.path.abspath(baseline_file))
         try:
             baseline = read_baseline(Path(baseline_file), shown=baseline_file)
@@ -269,6 +274,10 @@ def _scan(path: str, files: tuple[str, ...], fmt: str, output: str | None, selec
                        settings_key=settings_key, depends=depends, started_ns=started)  # fmt: skip
             _write(replay.output, None)
             sys.exit(replay.status)
+        from celery_audit.report import render
+        from celery_audit.report.github import step_summary_path
+        from celery_audit.suppress import baseline_text
+
         only_files = _root_relative(root, path, files) if files else None
         report = check(scanned, settings=settings, only_files=only_files, baseline=baseline)
         text = render(report, fmt, graph=graph_scope, color=color)

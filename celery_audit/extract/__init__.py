@@ -63,23 +63,27 @@ def extract_bytes(
     source: SourceFile, data: bytes, *, vocabulary: tuple[str, ...] = ()
 ) -> FileFacts:
     """The facts of one file's bytes (see `extract_file`)."""
-    # Imported here: a run served from the cache reads files but extracts none.
+    # Imported here, each only for its kind of file: a run served from the cache reads
+    # files but extracts none, or one (a pre-commit run).
     from celery_audit.extract.comments import directives_of
-    from celery_audit.extract.frontend import extract_frontend
-    from celery_audit.extract.python import extract_python
-    from celery_audit.extract.scripts import extract_scripts
 
     if len(data) > MAX_BYTES:
         return _too_large(source)
     directives = directives_of(source.path, source.kind, data)
     try:
         if source.kind is FileKind.PYTHON:
+            from celery_audit.extract.python import extract_python
+
             python = extract_python(data, vocabulary)
             return FileFacts(source, python=python, directives=directives)
         text = data.decode("utf-8", errors="replace")
         if source.kind is FileKind.SCRIPT:
+            from celery_audit.extract.scripts import extract_scripts
+
             commands = extract_scripts(source.path, text)
             return FileFacts(source, worker_commands=commands, directives=directives)
+        from celery_audit.extract.frontend import extract_frontend
+
         calls = extract_frontend(source.path, text)
         return FileFacts(source, frontend_calls=calls, directives=directives)
     except SourceError as error:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from celery_audit.model.facts import Keyword, Span
+from celery_audit.model.facts import Directive, FunctionFacts, Keyword, Span
 
 
 @dataclass(frozen=True, order=True)
@@ -373,3 +373,13 @@ class LinkOptions:
 
     context_names: tuple[str, ...] = ()
     task_decorators: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Linked:
+    """What the last run made of its files when none changed since: the linked project,
+    and the suppression directives (with the functions around them) by path."""
+
+    project: Project
+    directives: dict[str, tuple[Directive, ...]]
+    functions: dict[str, tuple[FunctionFacts, ...]]
