@@ -135,11 +135,17 @@ def _build(hint: object) -> Callable[[object], Any]:
         return to_union
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         item = _decoder(args[0])
+        scalar = args[0] if args[0] in (str, int, bool) else None
 
         def to_tuple(data: object) -> Any:
-            if not isinstance(data, list):
+            if type(data) is not list:
                 raise ValueError("expected a list")
-            return tuple(item(element) for element in data)
+            if scalar is None:
+                return tuple(map(item, data))
+            for element in data:
+                if type(element) is not scalar:
+                    raise ValueError(f"expected {scalar.__name__}, got {type(element).__name__}")
+            return tuple(data)
 
         return to_tuple
     if origin is dict and args and args[0] is str:
@@ -241,11 +247,23 @@ def _read_json(path: Path, *, compressed: bool) -> Any:
         return None
 
 
+SHARDS = 16  # facts files per root, by a digest's first hex digit
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _shard(digest: str) -> int:
+    return int(digest[0], 16) if digest[:1] in _HEX else 0
+
+
 class FactCache:
-    """The facts of the last run at one scanned root, in `folder`, in three files:
+    """The facts of the last run at one scanned root, in `folder`:
 
     - `keys-*.json`: each file's path -> [its key, the digest of its facts];
-    - `facts-*.json`: each digest -> the facts (as JSON text, decoded only when needed);
+    - `facts-*-<0..f>.json`: each digest -> the facts (as JSON text, decoded only when
+      needed), in 16 shards by the digest's first digit, so that a run that changed one
+      file's facts rewrites a sixteenth of them;
     - `linked-*.json`: the linked project, under the key of all paths and digests.
 
     A file whose bytes changed but whose facts did not (a comment, a blank line at the
@@ -258,20 +276,20 @@ class FactCache:
         self.folder = folder
         name = hashlib.sha256(os.fsencode(os.path.abspath(root))).hexdigest()[:16]
         self.keys_index = folder / f"keys-{name}.json"
-        self.index = folder / f"facts-{name}.json"
+        self.facts_files = [folder / f"facts-{name}-{shard:x}.json" for shard in range(SHARDS)]
         self.linked_index = folder / f"linked-{name}.json"
         self.hits: list[str] = []
         self.misses: list[str] = []
         self.linked_hit = False  # the run reused the last run's linked project
         self._keys: dict[str, Any] | None = None
-        self._bodies: dict[str, Any] | None = None
+        self._bodies: dict[int, dict[str, Any]] = {}  # the shards read, by number
         self._new_keys: dict[str, list[str]] = {}
         self._new_bodies: dict[str, str] = {}
-        self._bodies_dirty = False  # the facts file lacks (or holds a broken) entry
+        self._dirty: set[int] = set()  # shards that lack (or hold a broken) entry
         self._stored_digests: set[str] | None = None
 
     def _stored(self) -> set[str]:
-        """The digests the facts file is meant to hold: those the keys file names."""
+        """The digests the facts files are meant to hold: those the keys file names."""
         if self._stored_digests is None:
             entries = self._old_keys().values()
             self._stored_digests = {e[1] for e in entries if isinstance(e, list) and len(e) == 2}
@@ -285,13 +303,14 @@ class FactCache:
             self._keys = files if ok and isinstance(files, dict) else {}
         return self._keys
 
-    def _old_bodies(self) -> dict[str, Any]:
-        if self._bodies is None:
-            data = _read_json(self.index, compressed=True)
+    def _old_bodies(self, shard: int) -> dict[str, Any]:
+        found = self._bodies.get(shard)
+        if found is None:
+            data = _read_json(self.facts_files[shard], compressed=True)
             facts = data.get("facts") if isinstance(data, dict) else None
             ok = isinstance(data, dict) and data.get("format") == _FORMAT
-            self._bodies = facts if ok and isinstance(facts, dict) else {}
-        return self._bodies
+            found = self._bodies[shard] = facts if ok and isinstance(facts, dict) else {}
+        return found
 
     def digest(self, source: SourceFile, key: str) -> str | None:
         """The digest of the facts stored for `source` under `key`, or None (a miss).
@@ -310,7 +329,7 @@ class FactCache:
     def facts(self, source: SourceFile, digest: str) -> FileFacts | None:
         """The stored facts of `source` with `digest`, or None when they are missing or
         do not decode to `source`'s facts (the file is then extracted again)."""
-        body = self._old_bodies().get(digest)
+        body = self._old_bodies(_shard(digest)).get(digest)
         found = None
         if isinstance(body, str):
             encoded = body.encode("utf-8", "surrogatepass")
@@ -321,7 +340,7 @@ class FactCache:
                 found = None
         if found is None or found.source != source or not isinstance(body, str):
             self._new_keys.pop(source.path, None)
-            self._bodies_dirty = True
+            self._dirty.add(_shard(digest))
             return None
         self.hits.append(source.path)
         self._new_bodies[digest] = body
@@ -333,7 +352,7 @@ class FactCache:
         self.misses.append(facts.source.path)
         self._new_keys[facts.source.path] = [key, digest]
         if digest not in self._stored():
-            self._bodies_dirty = True
+            self._dirty.add(_shard(digest))
         self._new_bodies[digest] = body
         return digest
 
@@ -358,9 +377,9 @@ class FactCache:
         self._write(self.linked_index, zlib.compress(text, 1))
 
     def save(self) -> None:
-        """Write this run's keys, and the facts when their set changed (a file whose
-        facts are new, or gone). Each file is written whole and atomically; a cache that
-        cannot be written is no error: the next run extracts again."""
+        """Write this run's keys, and each shard of facts whose set changed (a file
+        whose facts are new, or gone). Each file is written whole and atomically; a
+        cache that cannot be written is no error: the next run extracts again."""
         keys = dict(sorted(self._new_keys.items()))
         stored = self._stored()  # before the keys file is replaced
         if keys != self._old_keys():
@@ -368,13 +387,15 @@ class FactCache:
             self._write(self.keys_index, text.encode())
             self._keys = dict(keys)
         wanted = {entry[1] for entry in keys.values()}
-        if wanted == stored and not self._bodies_dirty:
-            return  # the stored facts are already exactly these
-        old = self._old_bodies()
-        bodies = {d: b for d in sorted(wanted) if (b := self._new_bodies.get(d) or old.get(d))}
-        data = json.dumps({"format": _FORMAT, "facts": bodies}, separators=(",", ":"))
-        self._write(self.index, zlib.compress(data.encode(), 1))
-        self._bodies, self._stored_digests, self._bodies_dirty = bodies, wanted, False
+        changed = {_shard(digest) for digest in wanted ^ stored} | self._dirty
+        for shard in sorted(changed):
+            old = self._old_bodies(shard)
+            mine = sorted(d for d in wanted if _shard(d) == shard)
+            bodies = {d: b for d in mine if (b := self._new_bodies.get(d) or old.get(d))}
+            data = json.dumps({"format": _FORMAT, "facts": bodies}, separators=(",", ":"))
+            self._write(self.facts_files[shard], zlib.compress(data.encode(), 1))
+            self._bodies[shard] = bodies
+        self._stored_digests, self._dirty = wanted, set()
 
     def _write(self, target: Path, data: bytes) -> None:
         write_atomically(self.folder, target, data)

@@ -107,19 +107,28 @@ def _forget_runs(root: Path) -> None:
 def _stored(cache: FactCache) -> tuple[dict[str, list[str]], dict[str, str]]:
     """The keys file (path -> [key, digest]) and the facts file (digest -> JSON text)."""
     keys = json.loads(cache.keys_index.read_bytes())["files"]
-    return keys, json.loads(zlib.decompress(cache.index.read_bytes()))["facts"]
+    facts: dict[str, str] = {}
+    for shard in cache.facts_files:
+        if shard.exists():
+            facts.update(json.loads(zlib.decompress(shard.read_bytes()))["facts"])
+    return keys, facts
+
+
+def _bytes(cache: FactCache) -> list[bytes]:
+    """Every file of the cache but the linked project, as it is on disk."""
+    return [p.read_bytes() for p in (cache.keys_index, *cache.facts_files) if p.exists()]
 
 
 def test_what_invalidates_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _project(tmp_path / "repo")
     first = _run(root)
     assert set(first.misses) == ALL_FILES and first.hits == []
-    stored = first.index.read_bytes(), first.keys_index.read_bytes()
+    stored = _bytes(first)
     assert not first.linked_hit
     warm = _run(root)
     # Nothing changed: the last run's linked project stands, no facts are even decoded.
     assert warm.linked_hit and warm.misses == [] and warm.hits == []
-    assert (first.index.read_bytes(), first.keys_index.read_bytes()) == stored  # not written
+    assert _bytes(first) == stored  # nothing written
 
     # An edit that leaves the facts as they were (a comment at the end): the file is
     # extracted again, its new key recorded, and the linked project still stands.
@@ -127,7 +136,7 @@ def test_what_invalidates_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     plain.write_text("VALUE = 1\n# the default\n")
     same = _run(root)
     assert same.linked_hit and same.misses == ["pkg/plain.py"] and same.hits == []
-    assert first.index.read_bytes() == stored[0]  # the same facts: the same facts file
+    assert _bytes(first)[1:] == stored[1:]  # the same facts: the same facts files
     assert _run(root).misses == []
 
     plain.write_text("VALUE = 2\n\ndef helper():\n    return VALUE\n")  # an edit of the facts
@@ -160,7 +169,7 @@ def test_unusable_caches_are_ignored(tmp_path: Path) -> None:
     root = _project(tmp_path / "repo")
     expected = _scan(root, "--no-cache")
     cache = _run(root)
-    index, keys, linked = cache.index, cache.keys_index, cache.linked_index
+    keys, linked = cache.keys_index, cache.linked_index
     # A linked project that does not decode (or is someone else's) is not used.
     good = linked.read_bytes()
     body = json.loads(zlib.decompress(good))
@@ -174,10 +183,11 @@ def test_unusable_caches_are_ignored(tmp_path: Path) -> None:
         _forget_runs(root)
         assert _scan(root) == expected
     linked.unlink()
-    data = json.loads(zlib.decompress(index.read_bytes()))
     # Facts under the right digest that do not decode, or that are not what the digest
     # says: only that file is extracted again.
     digest = json.loads(keys.read_bytes())["files"]["pkg/app.py"][1]
+    index = cache.facts_files[int(digest[0], 16)]
+    data = json.loads(zlib.decompress(index.read_bytes()))
     for wrong in ('{"source":{"path":"pkg/app.py","kind":7}}', data["facts"][digest] + " "):
         data["facts"][digest] = wrong
         index.write_bytes(zlib.compress(json.dumps(data).encode()))
