@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from conftest import FIXTURES
 
 import celery_audit.audit
+import celery_audit.rules
 from celery_audit.cli import main
 from celery_audit.extract import MAX_BYTES, SourceError, extract_bytes, extract_file
 from celery_audit.model.facts import FileKind, SourceFile, Span
@@ -511,9 +512,9 @@ def test_a_crashing_rule_costs_that_rule(tmp_path: Path, monkeypatch: pytest.Mon
 
     rules = tuple(
         replace(rule, check=broken) if rule.code == "CA001" else rule
-        for rule in celery_audit.audit.RULES
+        for rule in celery_audit.rules.RULES
     )
-    monkeypatch.setattr(celery_audit.audit, "RULES", rules)
+    monkeypatch.setattr(celery_audit.rules, "RULES", rules)
     root = _repo(tmp_path)
     (root / "broken.py").write_text("def f(:\n")
     code, data, stderr = _scan(root)
