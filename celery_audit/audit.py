@@ -59,21 +59,34 @@ def _internal_error(where: str, error: Exception) -> InternalError:
 # Below this many files to extract, starting worker processes costs more than it saves.
 PARALLEL_MIN_FILES = 50
 
-_Outcome = FileFacts | InternalError
+
+@dataclass(frozen=True)
+class _Extracted:
+    """A file's facts and, for the cache, their digest and JSON text (made where they
+    were extracted: in the worker processes, in parallel)."""
+
+    facts: FileFacts
+    stored: tuple[str, str] | None = None
 
 
-def _extract_one(source: SourceFile, data: bytes, vocabulary: tuple[str, ...]) -> _Outcome:
+_Outcome = _Extracted | InternalError
+
+
+def _extract_one(
+    source: SourceFile, data: bytes, vocabulary: tuple[str, ...], store: bool
+) -> _Outcome:
     try:
-        return extract_bytes(source, data, vocabulary=vocabulary)
+        facts = extract_bytes(source, data, vocabulary=vocabulary)
+        return _Extracted(facts, facts_body(facts) if store else None)
     except Exception as error:  # a bug on one file must not cost the other files
         return _internal_error(f"extract {source.path}", error)
 
 
 def _extract_chunk(
-    chunk: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...]
+    chunk: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...], store: bool
 ) -> list[_Outcome]:
     """Run in a worker process: the outcomes of a chunk of files, in order."""
-    return [_extract_one(source, data, vocabulary) for source, data in chunk]
+    return [_extract_one(source, data, vocabulary, store) for source, data in chunk]
 
 
 def _crashed(source: SourceFile, error: BaseException) -> InternalError:
@@ -92,7 +105,7 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
 
 
 def _extract_parallel(
-    work: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...], jobs: int
+    work: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...], jobs: int, store: bool
 ) -> list[_Outcome]:
     """The outcomes of `work`, in order, from `jobs` processes. A worker that dies (a
     segmentation fault, the OOM killer) breaks the whole pool: the files of the chunks it
@@ -107,7 +120,7 @@ def _extract_parallel(
     lost: list[int] = []
     with _pool(jobs) as pool:
         futures = {
-            pool.submit(_extract_chunk, [work[i] for i in chunk], vocabulary): chunk
+            pool.submit(_extract_chunk, [work[i] for i in chunk], vocabulary, store): chunk
             for chunk in chunks
         }
         for future in as_completed(futures):
@@ -120,7 +133,7 @@ def _extract_parallel(
     for i in sorted(lost):
         with _pool(1) as pool:
             try:
-                outcomes[i] = pool.submit(_extract_chunk, [work[i]], vocabulary).result()[0]
+                outcomes[i] = pool.submit(_extract_chunk, [work[i]], vocabulary, store).result()[0]
             except BrokenProcessPool as error:
                 outcomes[i] = _crashed(work[i][0], error)
     return [outcome for outcome in outcomes if outcome is not None]
@@ -152,12 +165,13 @@ def read_all(base: Path, files: list[SourceFile], vocabulary: tuple[str, ...]) -
 
 
 def _extract_many(
-    work: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...], jobs: int
+    work: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...], jobs: int, store: bool
 ) -> list[_Outcome]:
-    """The outcomes of `work`, in order: in `jobs` processes when there is enough of it."""
+    """The outcomes of `work`, in order: in `jobs` processes when there is enough of it.
+    `store`: also make what the cache stores of each file."""
     if jobs > 1 and len(work) > PARALLEL_MIN_FILES:
-        return _extract_parallel(work, vocabulary, jobs)
-    return [_extract_one(source, data, vocabulary) for source, data in work]
+        return _extract_parallel(work, vocabulary, jobs, store)
+    return [_extract_one(source, data, vocabulary, store) for source, data in work]
 
 
 @dataclass
@@ -205,10 +219,15 @@ class Scanned:
             data = self.reads[index].data
             assert isinstance(data, bytes)
             work.append((self.reads[index].source, data))
-        for index, outcome in zip(indexes, _extract_many(work, self.vocabulary, self.jobs), strict=True):  # fmt: skip
-            self.outcomes[index] = outcome
-            if self.cache is not None and isinstance(outcome, FileFacts):
-                self.digests[index] = self.cache.put(self.reads[index].key, outcome)
+        done = _extract_many(work, self.vocabulary, self.jobs, self.cache is not None)
+        for index, outcome in zip(indexes, done, strict=True):
+            if isinstance(outcome, InternalError):
+                self.outcomes[index] = outcome
+                continue
+            self.outcomes[index] = outcome.facts
+            if self.cache is not None:
+                key = self.reads[index].key
+                self.digests[index] = self.cache.put(key, outcome.facts, stored=outcome.stored)
         if self.cache is not None:
             self.linked_key = _linked_key(self)
             self.cache.save()

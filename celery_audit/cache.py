@@ -47,25 +47,47 @@ _FORMAT = 5  # bumped whenever the facts change shape: old entries would decode 
 
 def encode(value: object) -> object:
     """`value` (frozen dataclasses, tuples, dicts with str keys, enums, plain values) as
-    JSON-ready data.
-    Dataclass fields left at their plain default are omitted."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, object] = {}
-        for spec in _fields(type(value)):
-            item = getattr(value, spec.name)
-            if spec.default is not dataclasses.MISSING and item == spec.default:
-                continue
-            out[spec.name] = encode(item)
-        return out
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (tuple, list)):
-        return [encode(item) for item in value]
-    if isinstance(value, dict):
-        return {str(name): encode(item) for name, item in value.items()}
-    if value is None or isinstance(value, (str, int, float)):
+    JSON-ready data. Dataclass fields left at their plain default are omitted."""
+    if type(value) in _PLAIN:
         return value
-    raise TypeError(f"cannot encode {type(value).__name__}")
+    encoder = _ENCODERS.get(type(value))
+    if encoder is None:
+        encoder = _ENCODERS[type(value)] = _encoder(type(value))
+    return encoder(value)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_ENCODERS: dict[type, Callable[[Any], object]] = {}
+
+
+def _encoder(cls: type) -> Callable[[Any], object]:
+    """How to encode a value of type `cls` (built once per type: a cold run encodes
+    some 100k dataclass instances)."""
+    plain = _PLAIN
+    if dataclasses.is_dataclass(cls):
+        missing = dataclasses.MISSING
+        plan = [(spec.name, spec.default) for spec in _fields(cls)]
+
+        def from_dataclass(value: Any) -> object:
+            fields = value.__dict__
+            out: dict[str, object] = {}
+            for name, default in plan:
+                item = fields[name]
+                if default is not missing and (item is default or item == default):
+                    continue
+                out[name] = item if type(item) in plain else encode(item)
+            return out
+
+        return from_dataclass
+    if issubclass(cls, enum.Enum):
+        return lambda value: value.value
+    if issubclass(cls, (tuple, list)):
+        return lambda value: [item if type(item) in plain else encode(item) for item in value]
+    if issubclass(cls, dict):
+        return lambda value: {str(name): encode(item) for name, item in value.items()}
+    if issubclass(cls, (str, int, float)):  # subclasses of plain types (not enums)
+        return lambda value: value
+    raise TypeError(f"cannot encode {cls.__name__}")
 
 
 _T = typing.TypeVar("_T")
@@ -346,9 +368,10 @@ class FactCache:
         self._new_bodies[digest] = body
         return found
 
-    def put(self, key: str, facts: FileFacts) -> str:
-        """Store the facts extracted under `key`; their digest."""
-        digest, body = facts_body(facts)
+    def put(self, key: str, facts: FileFacts, *, stored: tuple[str, str] | None = None) -> str:
+        """Store the facts extracted under `key` (`stored`: their `facts_body`, when it
+        was already made); their digest."""
+        digest, body = stored or facts_body(facts)
         self.misses.append(facts.source.path)
         self._new_keys[facts.source.path] = [key, digest]
         if digest not in self._stored():

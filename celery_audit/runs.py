@@ -35,8 +35,6 @@ import os
 import time
 import zlib
 
-from celery_audit import __version__
-
 TYPE_CHECKING = False  # typing itself costs a replay 4 ms
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -77,6 +75,8 @@ def cache_folder(root: str, cache_dir: str | None) -> str:
 def invocation_key(argv: Sequence[str], *, color: bool) -> str:
     """What, besides the files, decides a run's output: the command line as typed, the
     working directory it is relative to, the version, and a terminal's settings."""
+    from celery_audit import __version__  # read now: a test may pretend an upgrade
+
     parts = [__version__, os.getcwd(), *argv]
     if color:
         import shutil

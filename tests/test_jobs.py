@@ -65,9 +65,9 @@ def test_jobs_on_a_120_file_project(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     calls: list[int] = []
     parallel = celery_audit.audit._extract_parallel
 
-    def counted(work, vocabulary, jobs):  # type: ignore[no-untyped-def]
+    def counted(work, vocabulary, jobs, store):  # type: ignore[no-untyped-def]
         calls.append(len(work))
-        return parallel(work, vocabulary, jobs)
+        return parallel(work, vocabulary, jobs, store)
 
     monkeypatch.setattr(celery_audit.audit, "_extract_parallel", counted)
     one = _scan(root, "--jobs", "1")

@@ -17,6 +17,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import celery_audit
 from celery_audit import audit, runs
 from celery_audit.cli import main
 from celery_audit.cli import scan as scan_command
@@ -218,6 +219,15 @@ def test_each_command_line_has_its_own_record(repo: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(repo)  # the same words from elsewhere are another command line
     result = CliRunner().invoke(main, ["scan", ".", "--format", "json"])
     assert calls.since(before) == "full" and result.exit_code == 1
+
+
+@pytest.mark.usefixtures("settled")
+def test_an_upgrade_is_never_replayed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = Calls(monkeypatch)
+    first = _scan()
+    monkeypatch.setattr(celery_audit, "__version__", "999.0")
+    before = calls.now
+    assert _scan() == first and calls.since(before) == "full"
 
 
 @pytest.mark.usefixtures("settled")
