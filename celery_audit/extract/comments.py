@@ -11,8 +11,10 @@ from collections.abc import Iterator
 
 from celery_audit.model.facts import Directive, FileKind
 
-# Cheap test of a file's bytes before looking for comments at all.
-MAYBE_DIRECTIVE = re.compile(rb"celery-audit:|noqa", re.I)
+# Cheap test of a file's bytes before looking for comments at all: a directive of ours
+# says `celery-audit:`, or is a noqa naming one of our codes on its line (a bare noqa,
+# or one for other tools only, is not ours; many files have those).
+MAYBE_DIRECTIVE = re.compile(rb"celery-audit:|noqa:[^\r\n]*CA\d{3}", re.I)
 IGNORE = re.compile(r"celery-audit:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?", re.I)
 NOQA = re.compile(r"(?<![\w-])noqa(?::\s*(?P<codes>[A-Z]+\d+(?:(?:\s*,\s*|\s+)[A-Z]+\d+)*))?", re.I)
 RULE_CODE = re.compile(r"CA\d{3}")
