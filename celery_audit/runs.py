@@ -195,8 +195,9 @@ class Runs:
             "watched": watched,
             "output": output,
         }
-        if record == self._load():
-            return
+        old = self._load()
+        if all(record[name] == old.get(name) for name in record if watched or name != "watched"):
+            return  # the same record (a racy one: the stored signatures are stale, harmless)
         text = json.dumps(record, separators=(",", ":")).encode("utf-8", "surrogatepass")
         if write_atomically(self.folder, self.path, zlib.compress(text, 1)):
             self._prune()
