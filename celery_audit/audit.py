@@ -141,26 +141,43 @@ def _extract_parallel(
 
 @dataclass(frozen=True)
 class _Read:
-    """A file as read for extraction: its bytes and cache key, or its facts when it
-    could not be read."""
+    """A file as read for extraction: its bytes, the sha256 of its bytes and its cache
+    key; or its facts when it could not be read. `data` is None for a file the cache
+    knows unchanged by its signature: it is read only if it must be extracted."""
 
     source: SourceFile
-    data: bytes | FileFacts
+    data: bytes | FileFacts | None
     key: str = ""
+    content: str = ""
+    signature: list[int] | None = None
 
 
-def read_all(base: Path, files: list[SourceFile], vocabulary: tuple[str, ...]) -> list[_Read]:
-    """Every file's bytes, hashed into its cache key."""
+def read_all(
+    base: Path,
+    files: list[SourceFile],
+    vocabulary: tuple[str, ...],
+    cache: FactCache | None = None,
+) -> list[_Read]:
+    """Every file's bytes, hashed into its cache key; with a `cache`, a file whose stat
+    signature is the one it recorded with the file's content hash is not read at all
+    (as ruff and git trust an unchanged stat)."""
     from celery_audit import __version__
+    from celery_audit.runs import signature
 
     found = []
+    folder = os.path.abspath(base)
     for source in files:
-        data = read_source(base, source)
-        if isinstance(data, FileFacts):
-            found.append(_Read(source, data))
-        else:
-            key = file_key(data, source, version=__version__, vocabulary=vocabulary)
-            found.append(_Read(source, data, key))
+        stat = signature(os.path.join(folder, source.path)) if cache is not None else None
+        content = cache.content(source, stat) if cache is not None else None
+        data: bytes | FileFacts | None = None
+        if content is None:  # taken before the read: a later write changes it
+            data = read_source(base, source)
+            if isinstance(data, FileFacts):
+                found.append(_Read(source, data))
+                continue
+            content = hashlib.sha256(data).hexdigest()
+        key = file_key(content, source, version=__version__, vocabulary=vocabulary)
+        found.append(_Read(source, data, key, content, stat))
     return found
 
 
@@ -182,6 +199,7 @@ class Scanned:
     which decides the linked project ("" without a cache)."""
 
     root: str
+    base: Path
     packages: tuple[str, ...]
     context_names: tuple[str, ...]  # the link options
     task_decorators: tuple[str, ...]
@@ -216,9 +234,16 @@ class Scanned:
     def _extract(self, indexes: list[int]) -> None:
         work = []
         for index in indexes:
-            data = self.reads[index].data
-            assert isinstance(data, bytes)
-            work.append((self.reads[index].source, data))
+            read = self.reads[index]
+            if read.data is None:  # known by its signature, needed after all: read it
+                read = self.reads[index] = _reread(self.base, read, self.vocabulary)
+            if isinstance(read.data, FileFacts):
+                self.outcomes[index] = read.data
+                self.digests[index] = facts_body(read.data)[0]
+                continue
+            assert isinstance(read.data, bytes)
+            work.append((read.source, read.data))
+        indexes = [i for i in indexes if not isinstance(self.reads[i].data, FileFacts)]
         done = _extract_many(work, self.vocabulary, self.jobs, self.cache is not None)
         for index, outcome in zip(indexes, done, strict=True):
             if isinstance(outcome, InternalError):
@@ -226,8 +251,11 @@ class Scanned:
                 continue
             self.outcomes[index] = outcome.facts
             if self.cache is not None:
-                key = self.reads[index].key
-                self.digests[index] = self.cache.put(key, outcome.facts, stored=outcome.stored)
+                read = self.reads[index]
+                self.digests[index] = self.cache.put(
+                    read.key, outcome.facts, stored=outcome.stored, content=read.content,
+                    signature=read.signature,
+                )  # fmt: skip
         if self.cache is not None:
             self.linked_key = _linked_key(self)
             self.cache.save()
@@ -250,6 +278,12 @@ class Scanned:
         if self.cache is not None and not self.errors:
             self.cache.put_linked(self.linked_key, linked)
         return linked
+
+
+def _reread(base: Path, read: _Read, vocabulary: tuple[str, ...]) -> _Read:
+    """`read` with its bytes, read now (the key follows what was read)."""
+    (found,) = read_all(base, [read.source], vocabulary)
+    return found
 
 
 def _linked_key(scanned: Scanned) -> str:
@@ -307,7 +341,7 @@ def scan_files(
     names = link_options.context_names if link_options else settings.context_names
     decorators = link_options.task_decorators if link_options else settings.task_decorators
     vocabulary = tuple(sorted({name.rsplit(".", 1)[-1] for name in (*names, *decorators)}))
-    reads = read_all(base, files, vocabulary)
+    reads = read_all(base, files, vocabulary, cache)
     packages = root_packages(base, consulted=depends)
     if depends is not None:
         folder = os.path.abspath(base)
@@ -317,7 +351,7 @@ def scan_files(
     digests: list[str] = []
     missing: list[int] = []
     for index, read in enumerate(reads):
-        found = cache.digest(read.source, read.key) if cache and read.key else None
+        found = cache.digest(read.source, read.key, read.signature) if cache and read.key else None
         if isinstance(read.data, FileFacts):  # a read problem: its facts are at hand
             outcomes.append(read.data)
             digests.append(facts_body(read.data)[0] if cache is not None else "")
@@ -329,7 +363,7 @@ def scan_files(
             digests.append("")
             missing.append(index)
     shown = display_root or str(root)
-    scanned = Scanned(shown, packages, names, decorators, vocabulary, reads, outcomes, digests, "", jobs, cache)  # fmt: skip
+    scanned = Scanned(shown, base, packages, names, decorators, vocabulary, reads, outcomes, digests, "", jobs, cache)  # fmt: skip
     with no_cycle_collection():
         scanned._extract(missing)
     return scanned

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from celery_audit import runs
 from celery_audit.model.facts import FileFacts, SourceFile
 from celery_audit.runs import CACHE_DIR, write_atomically
 
@@ -243,12 +244,11 @@ def _dataclass_decoder(cls: type) -> Callable[[object], Any]:
 # -- the cache --------------------------------------------------------------------------
 
 
-def file_key(data: bytes, source: SourceFile, *, version: str, vocabulary: tuple[str, ...]) -> str:
-    """What decides a file's facts, hashed."""
+def file_key(content: str, source: SourceFile, *, version: str, vocabulary: tuple[str, ...]) -> str:
+    """What decides a file's facts, hashed (`content`: the sha256 of its bytes)."""
     digest = hashlib.sha256()
-    for part in (version, source.kind.value, source.path, "\x1f".join(vocabulary)):
+    for part in (version, source.kind.value, source.path, "\x1f".join(vocabulary), content):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
-    digest.update(hashlib.sha256(data).digest())
     return digest.hexdigest()
 
 
@@ -282,7 +282,9 @@ def _shard(digest: str) -> int:
 class FactCache:
     """The facts of the last run at one scanned root, in `folder`:
 
-    - `keys-*.json`: each file's path -> [its key, the digest of its facts];
+    - `keys-*.json`: each file's path -> [its key, the digest of its facts, the sha256
+      of its bytes, its stat signature when the run that read it started safely after
+      its last change (see runs.py); a file with that signature again is not read];
     - `facts-*-<0..f>.json`: each digest -> the facts (as JSON text, decoded only when
       needed), in 16 shards by the digest's first digit, so that a run that changed one
       file's facts rewrites a sixteenth of them;
@@ -305,16 +307,32 @@ class FactCache:
         self.linked_hit = False  # the run reused the last run's linked project
         self._keys: dict[str, Any] | None = None
         self._bodies: dict[int, dict[str, Any]] = {}  # the shards read, by number
-        self._new_keys: dict[str, list[str]] = {}
+        self._new_keys: dict[str, list[Any]] = {}
         self._new_bodies: dict[str, str] = {}
         self._dirty: set[int] = set()  # shards that lack (or hold a broken) entry
         self._stored_digests: set[str] | None = None
+        self.started_ns = runs.now_ns()  # signatures at or after this are not trusted later
+
+    def _entry(self, path: str) -> list[Any] | None:
+        """The last run's entry for `path`, if it has the expected shape."""
+        entry = self._old_keys().get(path)
+        if isinstance(entry, list) and len(entry) == 4 and all(isinstance(e, str) for e in entry[:3]):  # fmt: skip
+            return entry
+        return None
+
+    def content(self, source: SourceFile, signature: list[int] | None) -> str | None:
+        """The sha256 of `source`'s bytes when its stat `signature` is the one recorded
+        with it (the file is then not read), else None."""
+        entry = self._entry(source.path)
+        if signature is not None and entry is not None and entry[3] == signature:
+            return str(entry[2])
+        return None
 
     def _stored(self) -> set[str]:
         """The digests the facts files are meant to hold: those the keys file names."""
         if self._stored_digests is None:
             entries = self._old_keys().values()
-            self._stored_digests = {e[1] for e in entries if isinstance(e, list) and len(e) == 2}
+            self._stored_digests = {e[1] for e in entries if isinstance(e, list) and len(e) == 4}
         return self._stored_digests
 
     def _old_keys(self) -> dict[str, Any]:
@@ -334,18 +352,15 @@ class FactCache:
             found = self._bodies[shard] = facts if ok and isinstance(facts, dict) else {}
         return found
 
-    def digest(self, source: SourceFile, key: str) -> str | None:
+    def digest(
+        self, source: SourceFile, key: str, signature: list[int] | None = None
+    ) -> str | None:
         """The digest of the facts stored for `source` under `key`, or None (a miss).
         Nothing is decoded: `facts` does that if the run needs them."""
-        entry = self._old_keys().get(source.path)
-        if (
-            isinstance(entry, list)
-            and len(entry) == 2
-            and entry[0] == key
-            and isinstance(entry[1], str)
-        ):
-            self._new_keys[source.path] = entry
-            return entry[1]
+        entry = self._entry(source.path)
+        if entry is not None and entry[0] == key:
+            self._new_keys[source.path] = [key, entry[1], entry[2], signature]
+            return str(entry[1])
         return None
 
     def facts(self, source: SourceFile, digest: str) -> FileFacts | None:
@@ -368,12 +383,21 @@ class FactCache:
         self._new_bodies[digest] = body
         return found
 
-    def put(self, key: str, facts: FileFacts, *, stored: tuple[str, str] | None = None) -> str:
-        """Store the facts extracted under `key` (`stored`: their `facts_body`, when it
-        was already made); their digest."""
+    def put(
+        self,
+        key: str,
+        facts: FileFacts,
+        *,
+        stored: tuple[str, str] | None = None,
+        content: str = "",
+        signature: list[int] | None = None,
+    ) -> str:
+        """Store the facts extracted under `key` from bytes hashing to `content` (with
+        the file's stat `signature`; `stored`: their `facts_body`, when it was already
+        made); their digest."""
         digest, body = stored or facts_body(facts)
         self.misses.append(facts.source.path)
-        self._new_keys[facts.source.path] = [key, digest]
+        self._new_keys[facts.source.path] = [key, digest, content, signature]
         if digest not in self._stored():
             self._dirty.add(_shard(digest))
         self._new_bodies[digest] = body
@@ -403,7 +427,10 @@ class FactCache:
         """Write this run's keys, and each shard of facts whose set changed (a file
         whose facts are new, or gone). Each file is written whole and atomically; a
         cache that cannot be written is no error: the next run extracts again."""
-        keys = dict(sorted(self._new_keys.items()))
+        keys = {
+            path: entry if not runs.racy(entry[3], self.started_ns) else [*entry[:3], None]
+            for path, entry in sorted(self._new_keys.items())
+        }
         stored = self._stored()  # before the keys file is replaced
         if keys != self._old_keys():
             text = json.dumps({"format": _FORMAT, "files": keys}, separators=(",", ":"))

@@ -101,7 +101,9 @@ def signature(path: str) -> Signature:
     return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_mode]
 
 
-def _racy(sig: Signature, started_ns: int) -> bool:
+def racy(sig: Signature, started_ns: int) -> bool:
+    """Whether a path with this signature may have been written during a run that
+    started at `started_ns` (then a second write could keep the signature)."""
     if sig is None:
         return False
     coarse = sig[0] % 1_000_000_000 == 0 and sig[1] % 1_000_000_000 == 0
@@ -184,7 +186,7 @@ class Runs:
         """Record this run (`depends`: every path it depended on; `started_ns`: when it
         started). A record that cannot be written is no error."""
         watched = {path: signature(path) for path in sorted(set(depends))}
-        if any(_racy(sig, started_ns) for sig in watched.values()):
+        if any(racy(sig, started_ns) for sig in watched.values()):
             watched = {}  # replayed by key only
         record = {
             "format": _FORMAT,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 import zlib
 from pathlib import Path
 
@@ -11,12 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 import celery_audit
+import celery_audit.audit
+from celery_audit import runs
 from celery_audit.audit import audit
 from celery_audit.cache import CACHE_DIR, FactCache, decode, encode
 from celery_audit.cli import main
 from celery_audit.discover import discover
 from celery_audit.extract import extract_file
-from celery_audit.model.facts import FileFacts
+from celery_audit.model.facts import FileFacts, SourceFile
 from celery_audit.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -105,7 +109,8 @@ def _forget_runs(root: Path) -> None:
 
 
 def _stored(cache: FactCache) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """The keys file (path -> [key, digest]) and the facts file (digest -> JSON text)."""
+    """The keys file (path -> [key, digest, content, signature]) and the facts (digest ->
+    JSON text)."""
     keys = json.loads(cache.keys_index.read_bytes())["files"]
     facts: dict[str, str] = {}
     for shard in cache.facts_files:
@@ -144,7 +149,7 @@ def test_what_invalidates_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert not edited.linked_hit and edited.misses == ["pkg/plain.py"]
     assert set(edited.hits) == ALL_FILES - {"pkg/plain.py"}
     keys, facts = _stored(edited)
-    assert set(keys) == ALL_FILES and set(facts) == {digest for _, digest in keys.values()}
+    assert set(keys) == ALL_FILES and set(facts) == {entry[1] for entry in keys.values()}
     plain.rename(root / "pkg" / "other.py")  # rename
     renamed = _run(root)
     assert renamed.misses == ["pkg/other.py"] and not renamed.linked_hit
@@ -163,6 +168,39 @@ def test_what_invalidates_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(celery_audit, "__version__", "999.0")  # upgrade
     assert set(_run(root).misses) == left
+
+
+def test_unchanged_files_are_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file whose stat signature is the one recorded with its content hash is not
+    read again; one written around the start of the run that read it is (its signature
+    could survive a second write)."""
+    root = _project(tmp_path / "repo")
+    read: list[str] = []
+    read_source = celery_audit.audit.read_source
+
+    def counted(base: Path, source: SourceFile) -> object:
+        read.append(source.path)
+        return read_source(base, source)
+
+    monkeypatch.setattr(celery_audit.audit, "read_source", counted)
+    _run(root)  # the files were just written: their signatures are not recorded
+    read.clear()
+    _run(root)
+    assert set(read) == ALL_FILES
+    monkeypatch.setattr(runs, "now_ns", lambda: time.time_ns() + 10_000_000_000)
+    _run(root)  # a run that starts well after the last writes records them
+    read.clear()
+    assert _run(root).linked_hit and read == []
+    plain = root / "pkg" / "plain.py"
+    stat = plain.stat()
+    plain.write_text("VALUE = 3\n")  # same size, modification time put back
+    os.utime(plain, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    edited = _run(root)
+    assert read == ["pkg/plain.py"] and edited.misses == ["pkg/plain.py"]
+    expected = _scan(root, "--no-cache")
+    read.clear()
+    _forget_runs(root)
+    assert _scan(root) == expected and read == []
 
 
 def test_unusable_caches_are_ignored(tmp_path: Path) -> None:
