@@ -66,7 +66,7 @@ class _Extracted:
     were extracted: in the worker processes, in parallel)."""
 
     facts: FileFacts
-    stored: tuple[str, str] | None = None
+    stored: tuple[str, bytes] | None = None
 
 
 _Outcome = _Extracted | InternalError

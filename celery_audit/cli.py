@@ -149,12 +149,16 @@ def _default_jobs() -> int:
     return os.cpu_count() or 1
 
 
-def _cache(root: Path, cache_dir: str | None) -> FactCache:
+def _cache(root: Path, cache_dir: str | None) -> FactCache | None:
+    """The fact cache of a scan of `root`; None without the user's secret to sign it."""
     from celery_audit.cache import FactCache
+    from celery_audit.signing import secret
 
-    return FactCache(
-        Path(cache_folder(str(root), cache_dir)), root if root.is_dir() else root.parent
-    )
+    key = secret()
+    if key is None:
+        return None
+    base = root if root.is_dir() else root.parent
+    return FactCache(Path(cache_folder(str(root), cache_dir)), base, key)
 
 
 def _display(path: str) -> str:

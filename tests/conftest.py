@@ -49,8 +49,10 @@ def _cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _cache_outside_the_repository(_cache_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scans of fixtures/ keep their fact cache outside the checkout (subprocesses too)."""
+    """Scans of fixtures/ keep their fact cache outside the checkout (subprocesses too),
+    and the secret that signs it outside the tester's home."""
     monkeypatch.setenv("CELERY_AUDIT_CACHE_DIR", str(_cache_folder))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_folder / "user-cache"))
 
 
 @pytest.fixture

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 import celery_audit
 import celery_audit.audit
-from celery_audit import runs
+from celery_audit import runs, signing
 from celery_audit.audit import audit
-from celery_audit.cache import CACHE_DIR, FactCache, decode, encode
+from celery_audit.cache import CACHE_DIR, FactCache, facts_body
 from celery_audit.cli import main
 from celery_audit.discover import discover
-from celery_audit.extract import extract_file
-from celery_audit.model.facts import FileFacts, SourceFile
+from celery_audit.extract import extract_bytes, extract_file
+from celery_audit.model.facts import FileFacts, FileKind, SourceFile
 from celery_audit.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -38,32 +40,23 @@ def _scan(root: Path, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_codec_round_trips_every_fixture() -> None:
+def test_facts_digest_is_canonical() -> None:
+    """Equal facts, equal digests (whatever the bytes they came from); a digest names
+    the version too, so a class that gained a field never meets its old pickles."""
     count = 0
     for name in ALL:
         for source in discover(FIXTURES / name):
             facts = extract_file(FIXTURES / name, source)
-            data = json.loads(json.dumps(encode(facts)))
-            assert decode(FileFacts, data) == facts
+            digest, body = facts_body(facts)
+            assert pickle.loads(body) == facts
+            again = extract_file(FIXTURES / name, source)
+            assert again is not facts and facts_body(again)[0] == digest
             count += 1
     assert count > 200
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        {"source": {"path": "a.py", "kind": "python"}, "python": {"deep": 1}},
-        {"source": {"path": "a.py", "kind": "rust"}},
-        {"source": {"path": 3, "kind": "python"}},
-        {"source": {"path": "a.py"}},
-        {"source": {"path": "a.py", "kind": "python"}, "extra": 1},
-        {"source": {"path": "a.py", "kind": "python"}, "problems": {"message": "x"}},
-        ["not", "an", "object"],
-    ],
-)
-def test_codec_refuses_what_does_not_fit(data: object) -> None:
-    with pytest.raises((ValueError, TypeError)):
-        decode(FileFacts, data)
+    python = FIXTURES / "seed_app"
+    facts = extract_file(python, SourceFile("app.py", FileKind.PYTHON))
+    moved = extract_bytes(facts.source, (python / "app.py").read_bytes() + b"\n# a comment\n")
+    assert facts_body(moved)[0] == facts_body(facts)[0]
 
 
 @pytest.mark.parametrize("fixture", ALL)
@@ -93,7 +86,9 @@ def _project(root: Path) -> Path:
 
 
 def _run(root: Path, settings: Settings | None = None, **kwargs: object) -> FactCache:
-    cache = FactCache(root / CACHE_DIR, root)
+    key = signing.secret()
+    assert key is not None
+    cache = FactCache(root / CACHE_DIR, root, key)
     audit(root, settings=settings or Settings(), cache=cache, **kwargs)  # type: ignore[arg-type]
     return cache
 
@@ -112,11 +107,26 @@ def _stored(cache: FactCache) -> tuple[dict[str, list[str]], dict[str, str]]:
     """The keys file (path -> [key, digest, content, signature]) and the facts (digest ->
     JSON text)."""
     keys = json.loads(cache.keys_index.read_bytes())["files"]
-    facts: dict[str, str] = {}
+    facts: dict[str, bytes] = {}
     for shard in cache.facts_files:
         if shard.exists():
-            facts.update(json.loads(zlib.decompress(shard.read_bytes()))["facts"])
+            facts.update(_unsigned(shard)["facts"])
     return keys, facts
+
+
+def _unsigned(path: Path) -> Any:
+    """What a signed cache file holds (it is this test's own)."""
+    key = signing.secret()
+    assert key is not None
+    data = signing.verify(key, path.read_bytes())
+    assert data is not None
+    return pickle.loads(zlib.decompress(data))
+
+
+def _signed(path: Path, value: object, key: bytes | None = None) -> None:
+    key = key or signing.secret()
+    assert key is not None
+    path.write_bytes(signing.sign(key, zlib.compress(pickle.dumps(value))))
 
 
 def _bytes(cache: FactCache) -> list[bytes]:
@@ -208,37 +218,100 @@ def test_unusable_caches_are_ignored(tmp_path: Path) -> None:
     expected = _scan(root, "--no-cache")
     cache = _run(root)
     keys, linked = cache.keys_index, cache.linked_index
-    # A linked project that does not decode (or is someone else's) is not used.
-    good = linked.read_bytes()
-    body = json.loads(zlib.decompress(good))
-    body["linked"]["project"]["tasks"] = [{"qualname": 3}]
-    bad = [b"", b"\x00\xff", zlib.compress(b"[1]"), zlib.compress(json.dumps(body).encode())]
-    for garbage in bad:
-        linked.write_bytes(garbage)
+    # A linked project that does not load (or is someone else's) is not used.
+    good = _unsigned(linked)
+    bad = [dict(good, key="another"), dict(good, linked="not a project"), [1]]
+    for garbage in (b"", b"\x00\xff", linked.read_bytes()[:-9], *bad):
+        if isinstance(garbage, bytes):
+            linked.write_bytes(garbage)
+        else:
+            _signed(linked, garbage)
         again = _run(root)
         assert not again.linked_hit and again.misses == []
-        linked.write_bytes(garbage)
+        linked.unlink()
         _forget_runs(root)
         assert _scan(root) == expected
     linked.unlink()
-    # Facts under the right digest that do not decode, or that are not what the digest
-    # says: only that file is extracted again.
+    # Facts under the right digest that do not unpickle to the file's facts: only that
+    # file is extracted again.
     digest = json.loads(keys.read_bytes())["files"]["pkg/app.py"][1]
-    index = cache.facts_files[int(digest[0], 16)]
-    data = json.loads(zlib.decompress(index.read_bytes()))
-    for wrong in ('{"source":{"path":"pkg/app.py","kind":7}}', data["facts"][digest] + " "):
+    shard = cache.facts_files[int(digest[0], 16)]
+    data = _unsigned(shard)
+    other = pickle.dumps(FileFacts(SourceFile("pkg/other.py", FileKind.PYTHON)))
+    for wrong in (b"", b"\x80\x05garbage", other, pickle.dumps("a string")):
         data["facts"][digest] = wrong
-        index.write_bytes(zlib.compress(json.dumps(data).encode()))
+        _signed(shard, data)
         assert _run(root).misses == ["pkg/app.py"]
         _forget_runs(root)
         assert _scan(root) == expected
         linked.unlink()
-    for garbage in (b"", b"\x00\xff", b"[1, 2]", b'{"files": 3}', b'{"format": 5, "files": {"pkg/app.py": 1}}'):  # fmt: skip
+    for garbage in (b"", b"\x00\xff", b"[1, 2]", b'{"files": 3}', b'{"format": 6, "files": {"pkg/app.py": 1}}'):  # fmt: skip
         keys.write_bytes(garbage)
         linked.unlink(missing_ok=True)
         assert set(_run(root).misses) >= ({"pkg/app.py"} if b"app" in garbage else ALL_FILES)
         _forget_runs(root)
         assert _scan(root) == expected
+
+
+class _Payload:
+    """Unpickling this runs `open(path, "w")`: what a hostile cache file would do."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return open, (str(self.path), "w")
+
+
+def test_a_cache_file_not_signed_by_this_user_is_never_unpickled(tmp_path: Path) -> None:
+    """The cache lies in the scanned tree: a repository could ship one. Files signed
+    with another key, or not at all, are ignored without being unpickled."""
+    root = _project(tmp_path / "repo")
+    expected = _scan(root, "--no-cache")
+    cache = _run(root)
+    proof = tmp_path / "unpickled"
+    payload = {"format": 6, "facts": {d: pickle.dumps(_Payload(proof)) for d in "0123456789abcdef"}}
+    linked = {"format": 6, "key": "x", "linked": _Payload(proof)}
+    for key in (b"k" * 32, None):
+        for path, value in (
+            (cache.linked_index, linked),
+            *((s, payload) for s in cache.facts_files),
+        ):
+            if key is None:
+                path.write_bytes(zlib.compress(pickle.dumps(value)))
+            else:
+                _signed(path, value, key)
+        _forget_runs(root)
+        assert _scan(root) == expected
+        assert not proof.exists()
+    # The control: under the user's own signature the payload does run when loaded.
+    _signed(cache.linked_index, linked)
+    _unsigned(cache.linked_index)
+    assert proof.exists()
+
+
+def test_without_a_secret_there_is_no_fact_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _project(tmp_path / "repo")
+    expected = _scan(root, "--no-cache")
+    (tmp_path / "home").write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    assert signing.secret() is None
+    assert _scan(root) == expected and _scan(root) == expected
+    assert not list((root / CACHE_DIR).glob("facts-*")) and not list(
+        (root / CACHE_DIR).glob("keys-*")
+    )
+
+
+def test_the_secret_is_private_and_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    key = signing.secret()
+    path = tmp_path / "cache" / "celery-audit" / "secret"
+    assert key is not None and len(key) == 32 and path.read_bytes() == key
+    assert path.stat().st_mode & 0o777 == 0o600
+    signing._cached.clear()
+    assert signing.secret() == key
 
 
 def test_cache_locations(tmp_path: Path) -> None:
@@ -249,7 +322,7 @@ def test_cache_locations(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     _scan(root, "--cache-dir", str(elsewhere))
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == before
-    assert (elsewhere / ".gitignore").is_file() and list(elsewhere.glob("facts-*.json"))
+    assert (elsewhere / ".gitignore").is_file() and list(elsewhere.glob("facts-*.bin"))
     _scan(root)
     after = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
     created = set(after) - set(before)
