@@ -18,6 +18,7 @@ checked dataclasses), and signed: the default cache lives inside the scanned tre
 a repository could ship a cache file of its own, so nothing is unpickled unless it
 carries this user's signature (signing.py). The keys file is plain JSON.
 """
+
 from __future__ import annotations
 
 import dataclasses
