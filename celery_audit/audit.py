@@ -15,6 +15,7 @@ from celery_audit.collector import no_cycle_collection
 from celery_audit.discover import discover
 from celery_audit.extract import extract_bytes, read_source
 from celery_audit.model.facts import FileFacts, SourceFile
+from celery_audit.runs import existence
 from celery_audit.settings import Settings
 
 if TYPE_CHECKING:
@@ -314,7 +315,7 @@ def root_packages(root: Path, *, consulted: list[str] | None = None) -> tuple[st
     folder = root.resolve()
     while True:
         if consulted is not None:
-            consulted.append(str(folder / "__init__.py"))
+            consulted.append(existence(str(folder / "__init__.py")))
         if not (folder / "__init__.py").is_file():
             break
         names.append(folder.name)

@@ -25,6 +25,7 @@ from typing import Any
 
 from celery_audit.levels import FAIL_ON
 from celery_audit.model.findings import Severity
+from celery_audit.runs import existence
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -105,7 +106,7 @@ def find(
     while True:
         candidate = folder / FILE_NAME
         if consulted is not None:
-            consulted += [str(candidate), str(folder / ".git")]
+            consulted += [str(candidate), existence(str(folder / ".git"))]
         if candidate.is_file():
             table = _read(candidate).get("tool", {})
             if isinstance(table, dict) and "celery-audit" in table:

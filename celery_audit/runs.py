@@ -88,9 +88,22 @@ def invocation_key(argv: Sequence[str], *, color: bool) -> str:
 
 Signature = list[int] | None
 
+# A path depended on only for whether it is there and what it is (a `.git` folder, an
+# `__init__.py`): its times change with every git command, its existence does not.
+_EXISTS = "exists:"
+
+
+def existence(path: str) -> str:
+    """`path`, as a dependency on its existence and kind only."""
+    return _EXISTS + path
+
 
 def signature(path: str) -> Signature:
-    """What changes when `path` does: its (followed) stat, or None when it is missing."""
+    """What changes when `path` does: its (followed) stat, or None when it is missing;
+    for an `existence` path, its kind (0 missing, 1 file, 2 folder, 3 other)."""
+    if path.startswith(_EXISTS):
+        path = path[len(_EXISTS) :]
+        return [1 if os.path.isfile(path) else 2 if os.path.isdir(path) else 3 if os.path.lexists(path) else 0]  # fmt: skip
     try:
         st = os.stat(path)
     except OSError:
@@ -104,7 +117,7 @@ def signature(path: str) -> Signature:
 def racy(sig: Signature, started_ns: int) -> bool:
     """Whether a path with this signature may have been written during a run that
     started at `started_ns` (then a second write could keep the signature)."""
-    if sig is None:
+    if sig is None or len(sig) < 2:  # missing, or an existence: no times
         return False
     coarse = sig[0] % 1_000_000_000 == 0 and sig[1] % 1_000_000_000 == 0
     limit = started_ns - (_COARSE_MARGIN_NS if coarse else _MARGIN_NS)

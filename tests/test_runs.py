@@ -108,6 +108,10 @@ def _add_folder(root: Path) -> None:
     (root / "admin" / "views.py").write_text("from workers import nope\n")
 
 
+def _make_a_package(root: Path) -> None:
+    (root / "__init__.py").write_text("")  # module names now start with "repo."
+
+
 def _configure_above(root: Path) -> None:
     (root / ".git").rmdir()
     (root.parent / "pyproject.toml").write_text('[tool.celery-audit]\nfail-on = "never"\n')
@@ -129,6 +133,7 @@ CHANGES: dict[str, Callable[[Path], object]] = {
         '[tool.celery-audit]\nignore = ["CA2"]\n'
     ),
     "configure above the repository": _configure_above,
+    "make the root a package": _make_a_package,
     "edit a template": lambda root: _append(
         root / "templates" / "export.html", "<script>fetch('/api/none/status')</script>\n"
     ),
@@ -219,6 +224,20 @@ def test_each_command_line_has_its_own_record(repo: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(repo)  # the same words from elsewhere are another command line
     result = CliRunner().invoke(main, ["scan", ".", "--format", "json"])
     assert calls.since(before) == "full" and result.exit_code == 1
+
+
+@pytest.mark.usefixtures("settled")
+def test_git_commands_do_not_invalidate_a_record(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The configuration lookup stops at `.git`: only its existence matters, not the
+    times git changes with every command."""
+    calls = Calls(monkeypatch)
+    first = _scan()
+    (repo / ".git" / "index.lock").write_text("")
+    (repo / ".git" / "index.lock").unlink()
+    before = calls.now
+    assert _scan() == first and calls.since(before) == "signature"
 
 
 @pytest.mark.usefixtures("settled")
