@@ -19,6 +19,7 @@ SCAN_VALUE_OPTIONS = frozenset(
      "--write-baseline", "--graph", "--jobs", "--cache-dir"}
 )  # fmt: skip
 SCAN_FLAGS = frozenset({"--no-cache", "--debug"})
+_FILE_OPTIONS = ("--output", "--baseline", "--write-baseline")  # click: not a folder
 
 
 def scan_arguments(argv: Sequence[str]) -> tuple[list[str], dict[str, str | bool]] | None:
@@ -63,9 +64,50 @@ def replayable(argv: Sequence[str], *, color: bool) -> tuple[str, str] | None:
     return folder, invocation_key(argv, color=color)
 
 
+def scan_options(found: tuple[list[str], dict[str, str | bool]]) -> dict[str, object] | None:
+    """The keyword arguments of `scanning.scan` for a `scan` command line as read by
+    `scan_arguments`, when every value is one click would accept as is; else None (the
+    command line then goes to click, which reads it, or says what is wrong with it)."""
+    from celery_audit.levels import FAIL_ON
+    from celery_audit.runs import CACHE_DIR_ENV
+    from celery_audit.scanning import GRAPH_SCOPES, SCAN_FORMATS
+
+    positional, options = found
+    text = {name: value for name, value in options.items() if isinstance(value, str)}
+    jobs = text.get("--jobs")
+    cache_dir = text.get("--cache-dir") or os.environ.get(CACHE_DIR_ENV) or None
+    if (
+        text.get("--format", "text") not in SCAN_FORMATS
+        or text.get("--fail-on", "warning") not in FAIL_ON
+        or text.get("--graph", "celery") not in GRAPH_SCOPES
+        or (jobs is not None and not (jobs.isascii() and jobs.isdigit() and int(jobs) >= 1))
+        or any(name in text and os.path.isdir(text[name]) for name in _FILE_OPTIONS)
+        or (cache_dir is not None and os.path.isfile(cache_dir))
+    ):
+        return None
+    return {
+        "path": positional[0],
+        "files": tuple(positional[1:]),
+        "fmt": text.get("--format", "text"),
+        "output": text.get("--output"),
+        "select": text.get("--select"),
+        "ignore": text.get("--ignore"),
+        "exclude": text.get("--exclude"),
+        "fail_on": text.get("--fail-on"),
+        "baseline_file": text.get("--baseline"),
+        "write_baseline": text.get("--write-baseline"),
+        "graph_scope": text.get("--graph", "celery"),
+        "jobs": int(jobs) if jobs is not None else None,
+        "no_cache": options.get("--no-cache") is True,
+        "cache_dir": cache_dir,
+        "debug": options.get("--debug") is True,
+    }
+
+
 def main() -> None:
     argv = sys.argv[1:]
     found = scan_arguments(argv)
+    runs = None
     if found is not None:
         fmt = found[1].get("--format", "text")
         color = fmt == "text" and "--output" not in found[1] and sys.stdout.isatty()
@@ -73,7 +115,8 @@ def main() -> None:
         if where is not None:
             from celery_audit.runs import Runs
 
-            replay = Runs(*where).unchanged()
+            runs = Runs(*where)
+            replay = runs.unchanged()
             if replay is not None:
                 try:
                     data = replay.output.encode(sys.stdout.encoding, sys.stdout.errors or "strict")
@@ -84,6 +127,24 @@ def main() -> None:
                     sys.stdout.buffer.write(data)
                     sys.stdout.flush()
                     sys.exit(replay.status)
+        options = scan_options(found)
+        if options is not None:
+            _run_scan(argv, options)
     from celery_audit.cli import main as command_line
 
     command_line()
+
+
+def _run_scan(argv: Sequence[str], options: dict[str, object]) -> None:
+    """`scanning.scan` for a command line read here, ending as click ends a command:
+    Ctrl-C is "Aborted!" and exit 1, a closed pipe a quiet exit 1."""
+    from celery_audit.scanning import scan
+
+    try:
+        scan(arguments=argv, **options)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        sys.stderr.write("\nAborted!\n")
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.stdout = None  # type: ignore[assignment]  # nothing more can be written
+        sys.exit(1)

@@ -282,21 +282,27 @@ def test_records_are_pruned(repo: Path) -> None:
     assert len(_records(repo)) == runs.KEPT
 
 
+ENTRY_PROGRAM = (
+    "import sys\n"
+    "from celery_audit.entry import main\n"
+    "try:\n    main()\n"
+    "finally:\n    print('click' in sys.modules, file=sys.stderr)\n"
+)
+
+
 @pytest.mark.usefixtures("settled")
-def test_the_entry_point_replays_without_importing_click(repo: Path) -> None:
+def test_the_entry_point_scans_without_importing_click(repo: Path) -> None:
+    """It replays a recorded run, and runs a changed one, without click; --help is
+    click's."""
     expected = _scan()
-    program = (
-        "import sys\n"
-        "from celery_audit.entry import main\n"
-        "try:\n    main()\n"
-        "finally:\n    print('click' in sys.modules, file=sys.stderr)\n"
-    )
-    command = [sys.executable, "-c", program, "scan", "repo", "--format", "json"]
+    command = [sys.executable, "-c", ENTRY_PROGRAM, "scan", "repo", "--format", "json"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert (result.returncode, result.stdout) == expected and result.stderr == "False\n"
     (repo / "models.py").write_text((repo / "models.py").read_text() + "\n")  # changed
     result = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert (result.returncode, result.stdout) == expected and result.stderr == "True\n"
+    assert (result.returncode, result.stdout) == expected and result.stderr == "False\n"
+    helped = subprocess.run([*command, "--help"], capture_output=True, text=True, check=False)
+    assert "Usage:" in helped.stdout and helped.stderr == "True\n"  # click's to answer
 
 
 def test_the_entry_point_reads_options_as_click_does() -> None:
@@ -317,3 +323,37 @@ def test_the_entry_point_reads_options_as_click_does() -> None:
     for argv in (["graph", "a"], ["scan"], ["scan", "a", "-j", "2"], ["scan", "a", "--help"],
                  ["scan", "a", "--format"], ["scan", "a", "--no-cache=1"], ["scan", "--", "a"]):  # fmt: skip
         assert scan_arguments(argv) is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "direct"),
+    [
+        (["--format", "json"], True),
+        (["--format=sarif", "--select", "CA2,CA1", "--jobs", "1"], True),
+        (
+            ["repo/workers.py", "--fail-on", "never", "--graph", "full", "--format", "markdown"],
+            True,
+        ),
+        (["--no-cache", "--ignore", "CA104", "--exclude", "templates/"], True),
+        (["--format", "github", "--debug"], True),
+        (["--output", "out.json", "--format", "json"], True),
+        (["--format", "JSON"], False),  # click says what is wrong with these
+        (["--jobs", "0"], False),
+        (["--fail-on", "sometimes"], False),
+        (["--select", "CA999"], True),  # valid to click: our own usage error
+        (["--baseline", "repo"], False),
+        (["-j", "1"], False),
+    ],
+)
+def test_the_entry_point_runs_what_click_would(repo: Path, argv: list[str], direct: bool) -> None:
+    """A command line the entry point reads itself runs without click, and ends exactly
+    as click's would (output, errors, exit status); any other goes to click."""
+    expected = CliRunner().invoke(main, ["scan", "repo", *argv])
+    Path("out.json").unlink(missing_ok=True)
+    command = [sys.executable, "-c", ENTRY_PROGRAM, "scan", "repo", *argv]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    stderr, _, imported = result.stderr.rstrip("\n").rpartition("\n")
+    assert imported == str(not direct)
+    named = result.stdout.replace("-c scan", "main scan")  # click names the program
+    assert (result.returncode, named) == (expected.exit_code, expected.stdout)
+    assert stderr.replace("-c scan", "main scan") == expected.stderr.rstrip("\n")
