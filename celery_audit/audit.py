@@ -162,8 +162,7 @@ def read_all(
     """Every file's bytes, hashed into its cache key; with a `cache`, a file whose stat
     signature is the one it recorded with the file's content hash is not read at all
     (as ruff and git trust an unchanged stat)."""
-    from celery_audit import __version__
-    from celery_audit.runs import signature
+    from celery_audit.runs import build, signature
 
     found = []
     folder = os.path.abspath(base)
@@ -177,7 +176,7 @@ def read_all(
                 found.append(_Read(source, data))
                 continue
             content = hashlib.sha256(data).hexdigest()
-        key = file_key(content, source, version=__version__, vocabulary=vocabulary)
+        key = file_key(content, source, version=build(), vocabulary=vocabulary)
         found.append(_Read(source, data, key, content, stat))
     return found
 
@@ -290,10 +289,10 @@ def _reread(base: Path, read: _Read, vocabulary: tuple[str, ...]) -> _Read:
 def _linked_key(scanned: Scanned) -> str:
     """What decides the linked project: every file's path and facts digest, the root as
     displayed, the packages above it and the link options."""
-    from celery_audit import __version__
+    from celery_audit.runs import build
 
     head = [
-        __version__,
+        build(),
         scanned.root,
         *scanned.packages,
         "|",

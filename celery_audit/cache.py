@@ -118,9 +118,7 @@ def facts_body(facts: FileFacts) -> tuple[str, bytes]:
     their canonical JSON (with the version: a class that gained a field must not meet
     its old pickles): two files with equal facts have equal digests, whatever their
     bytes."""
-    from celery_audit import __version__
-
-    text = json.dumps([_FORMAT, __version__, encode(facts)], separators=(",", ":"))
+    text = json.dumps([_FORMAT, runs.build(), encode(facts)], separators=(",", ":"))
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return digest, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
 

@@ -72,12 +72,37 @@ def cache_folder(root: str, cache_dir: str | None) -> str:
     return os.path.join(root if os.path.isdir(root) else os.path.dirname(root), CACHE_DIR)
 
 
-def invocation_key(argv: Sequence[str], *, color: bool) -> str:
-    """What, besides the files, decides a run's output: the command line as typed, the
-    working directory it is relative to, the version, and a terminal's settings."""
+_CODE: list[str] = []
+
+
+def build() -> str:
+    """The version, and a fingerprint of celery-audit's own source files (their paths,
+    sizes and modification times): every cache key names it, so that a checkout edited
+    without a new version (an editable install) never meets the facts, projects or
+    outputs of its former code. ~1 ms: one listing of the package."""
     from celery_audit import __version__  # read now: a test may pretend an upgrade
 
-    parts = [__version__, os.getcwd(), *argv]
+    if not _CODE:
+        package = os.path.dirname(os.path.abspath(__file__))
+        found: list[str] = []
+        folders = [package]
+        while folders:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                        folders.append(entry.path)
+                    elif entry.name.endswith(".py"):
+                        info = entry.stat()
+                        found.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+        text = "\n".join(sorted(found)).encode("utf-8", "surrogateescape")
+        _CODE.append(f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}")
+    return f"{__version__}+{_CODE[0]}"
+
+
+def invocation_key(argv: Sequence[str], *, color: bool) -> str:
+    """What, besides the files, decides a run's output: the command line as typed, the
+    working directory it is relative to, the build, and a terminal's settings."""
+    parts = [build(), os.getcwd(), *argv]
     if color:
         import shutil
 

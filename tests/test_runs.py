@@ -250,6 +250,19 @@ def test_an_upgrade_is_never_replayed(repo: Path, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.usefixtures("settled")
+def test_an_edit_of_celery_audit_itself_is_never_replayed(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editable install changed without a new version: its own source files'
+    fingerprint is in every key (runs, facts, linked project)."""
+    calls = Calls(monkeypatch)
+    first = _scan()
+    monkeypatch.setattr(runs, "_CODE", ["another build"])
+    before = calls.now
+    assert _scan() == first and calls.since(before) == "full"
+
+
+@pytest.mark.usefixtures("settled")
 def test_a_baseline_edit_is_not_replayed(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = Calls(monkeypatch)
     CliRunner().invoke(main, ["scan", "repo", "--write-baseline", "base.json"])
