@@ -181,6 +181,7 @@ class FactCache:
         self.keys_index = folder / f"keys-{name}.json"
         self.facts_files = [folder / f"facts-{name}-{shard:x}.bin" for shard in range(SHARDS)]
         self.linked_index = folder / f"linked-{name}.bin"
+        self._name = name
         self.hits: list[str] = []
         self.misses: list[str] = []
         self.linked_hit = False  # the run reused the last run's linked project
@@ -327,3 +328,7 @@ class FactCache:
     def _write_signed(self, target: Path, value: object) -> None:
         data = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
         self._write(target, sign(self._secret, data))
+        # Files an older format of this root left behind (JSON facts and projects).
+        for old in self.folder.glob(f"*-{self._name}*.json"):
+            if old != self.keys_index:
+                old.unlink(missing_ok=True)

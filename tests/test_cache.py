@@ -314,6 +314,21 @@ def test_the_secret_is_private_and_kept(tmp_path: Path, monkeypatch: pytest.Monk
     assert signing.secret() == key
 
 
+def test_files_of_older_formats_are_removed(tmp_path: Path) -> None:
+    root = _project(tmp_path / "repo")
+    cache = _run(root)
+    name = cache.keys_index.name.removeprefix("keys-").removesuffix(".json")
+    old = [cache.folder / f"facts-{name}.json", cache.folder / f"facts-{name}-3.json",
+           cache.folder / f"linked-{name}.json"]  # fmt: skip
+    other = cache.folder / "facts-0123456789abcdef.json"  # another root's
+    for path in (*old, other):
+        path.write_text("{}")
+    (root / "pkg" / "plain.py").write_text("VALUE = 2\n\ndef changed():\n    pass\n")
+    _run(root)
+    assert not any(path.exists() for path in old) and other.exists()
+    assert cache.keys_index.exists()
+
+
 def test_cache_locations(tmp_path: Path) -> None:
     root = _project(tmp_path / "repo")
     before = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
