@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from celery_audit.model.facts import Binding, Import, ModuleTable, Ref
 
@@ -87,6 +88,9 @@ def module_names(paths: list[str], root_packages: tuple[str, ...] = ()) -> dict[
     return names
 
 
+_NONE: dict[str, Any] = {}
+
+
 class Resolver:
     """Resolves dotted names across the project's modules."""
 
@@ -113,12 +117,25 @@ class Resolver:
             for depth in range(1, alias.count(".") + 1)
         } - set(tables)
         self._imports: dict[tuple[str, str], list[Import]] = {}
-        self._bindings: dict[tuple[str, str], list[Binding]] = {}
+        # By (module, scope) and name: the binding resolution follows (the first def or
+        # class, else the first assignment: a later `x = wrap(x)` does not hide the
+        # def), and the import (the last unconditional one, else the last one).
+        self._binding_of: dict[tuple[str, str], dict[str, Binding]] = {}
+        self._import_of: dict[tuple[str, str], dict[str, Import]] = {}
         for module, table in tables.items():
             for imp in table.imports:
                 self._imports.setdefault((module, imp.scope), []).append(imp)
+                if imp.alias is None:
+                    continue
+                chosen = self._import_of.setdefault((module, imp.scope), {})
+                current = chosen.get(imp.alias)
+                if current is None or current.conditional or not imp.conditional:
+                    chosen[imp.alias] = imp
             for binding in table.bindings:
-                self._bindings.setdefault((module, binding.scope), []).append(binding)
+                chosen_binding = self._binding_of.setdefault((module, binding.scope), {})
+                first = chosen_binding.get(binding.name)
+                if first is None or (first.kind == "assign" and binding.kind != "assign"):
+                    chosen_binding[binding.name] = binding
 
     def imports_by_scope(self) -> list[tuple[tuple[str, str], list[Import]]]:
         """Every (module, scope) with the imports written there."""
@@ -126,7 +143,7 @@ class Resolver:
 
     def binding(self, module: str, scope: str, name: str) -> Binding | None:
         """The binding `name` has in exactly `scope` of `module` (no outer scopes)."""
-        return self._binding_of(self._bindings.get((module, scope), ()), name)
+        return self._binding_of.get((module, scope), {}).get(name)
 
     def is_module(self, name: str) -> bool:
         return name in self.tables
@@ -209,8 +226,8 @@ class Resolver:
         """What binds `name` read in `scope` of `module`: the innermost scope's binding
         or import (a binding written after the import wins), outer scopes after."""
         while True:
-            binding = self._binding_of(self._bindings.get((module, scope), ()), name)
-            imp = self._import_of(self._imports.get((module, scope), ()), name)
+            binding = self._binding_of.get((module, scope), _NONE).get(name)
+            imp = self._import_of.get((module, scope), _NONE).get(name)
             if binding is not None and (imp is None or binding.span.line > imp.span.line):
                 return binding
             if imp is not None:
@@ -239,27 +256,6 @@ class Resolver:
         if imp.name == "*":
             return None
         return f"{base}.{imp.name}" if base else imp.name
-
-    @staticmethod
-    def _binding_of(bindings: list[Binding] | tuple[()], name: str) -> Binding | None:
-        """The binding of `name` that resolution follows: the first def or class,
-        else the first assignment (a later `x = wrap(x)` does not hide the def)."""
-        named = [b for b in bindings if b.name == name]
-        defs = [b for b in named if b.kind != "assign"]
-        chosen = defs or named
-        return chosen[0] if chosen else None
-
-    @staticmethod
-    def _import_of(imports: list[Import] | tuple[()], name: str) -> Import | None:
-        found = None
-        for imp in imports:
-            if imp.alias == name and not imp.conditional:
-                found = imp
-        if found is None:
-            for imp in imports:
-                if imp.alias == name:
-                    found = imp
-        return found
 
     def _binding_target(self, module: str, binding: Binding, depth: int) -> Target:
         qualname = ".".join(p for p in (module, binding.scope, binding.name) if p)
