@@ -1,27 +1,42 @@
 """The project graph: modules and frontend files, import and http edges.
 
-The only importer of networkx. Built once by linking, then asked questions whose names
-read like questions (as in grimp/import-linter).
+The only importer of networkx, and only when a question needs it: importing networkx
+takes 0.1-0.2 s, more than a pre-commit run may, and a project whose module-level
+imports have no cycle (checked with the standard library's `graphlib`) has no import
+cycle to report. Built once by linking, then asked questions whose names read like
+questions (as in grimp/import-linter).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import networkx as nx
+from functools import cached_property
+from graphlib import CycleError, TopologicalSorter
+from typing import TYPE_CHECKING
 
 from celery_audit.model.project import Edge
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class ProjectGraph:
     def __init__(self, nodes: Iterable[str], edges: Iterable[Edge]) -> None:
-        self._graph = nx.DiGraph()
-        self._graph.add_nodes_from(sorted(nodes))
+        self._nodes = sorted(nodes)
         self._edges: dict[tuple[str, str], Edge] = {}
         for edge in sorted(edges, key=lambda e: (e.source, e.target, e.kind != "import")):
             if (edge.source, edge.target) not in self._edges:
                 self._edges[(edge.source, edge.target)] = edge
-                self._graph.add_edge(edge.source, edge.target, kind=edge.kind)
+
+    @cached_property
+    def _graph(self) -> nx.DiGraph:
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self._nodes)
+        for (source, target), edge in self._edges.items():
+            graph.add_edge(source, target, kind=edge.kind)
+        return graph
 
     @property
     def edges(self) -> list[Edge]:
@@ -30,18 +45,25 @@ class ProjectGraph:
     def edge(self, source: str, target: str) -> Edge | None:
         return self._edges.get((source, target))
 
+    def _module_level_imports(self) -> list[tuple[str, str]]:
+        return [k for k, e in self._edges.items() if e.kind == "import" and k[0] != k[1]]
+
     def _module_level(self) -> nx.DiGraph:
+        import networkx as nx
+
         view = nx.DiGraph()
-        view.add_nodes_from(self._graph.nodes)
-        view.add_edges_from(
-            k for k, e in self._edges.items() if e.kind == "import" and k[0] != k[1]
-        )
+        view.add_nodes_from(self._nodes)
+        view.add_edges_from(self._module_level_imports())
         return view
 
     def import_cycles_through(self, modules: set[str]) -> list[list[Edge]]:
         """One import cycle (module-level imports only) per strongly connected group that
         contains one of `modules`: the shortest cycle through the group's
         alphabetically first such module, rotated to start at its smallest member."""
+        if not _has_cycle(self._module_level_imports()):
+            return []
+        import networkx as nx
+
         graph = self._module_level()
         cycles = []
         for component in nx.strongly_connected_components(graph):
@@ -70,6 +92,8 @@ class ProjectGraph:
         """The modules to draw for the Celery integration: the relevant ones, plus the
         modules an import path between two relevant modules must pass through when
         no path among relevant modules alone connects them."""
+        import networkx as nx
+
         keep = set(relevant) & set(self._graph.nodes)
         among = self._graph.subgraph(keep)
         for source in sorted(keep):
@@ -92,3 +116,14 @@ class ProjectGraph:
             e for e in self.edges if e.source in keep and e.target in keep and e.source != e.target
         ]
         return nodes, edges
+
+
+def _has_cycle(edges: list[tuple[str, str]]) -> bool:
+    sorter: TopologicalSorter[str] = TopologicalSorter()
+    for source, target in edges:
+        sorter.add(source, target)
+    try:
+        sorter.prepare()
+    except CycleError:
+        return True
+    return False
