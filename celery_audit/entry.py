@@ -50,11 +50,22 @@ def scan_arguments(argv: Sequence[str]) -> tuple[list[str], dict[str, str | bool
     return (positional, options) if positional else None
 
 
+def _cache_dir(options: dict[str, str | bool]) -> str | None:
+    """--cache-dir as click gives it: the option's value, even empty, else the variable
+    when it is set and not empty."""
+    from celery_audit.runs import CACHE_DIR_ENV
+
+    value = options.get("--cache-dir")
+    if isinstance(value, str):
+        return value
+    return os.environ.get(CACHE_DIR_ENV) or None
+
+
 def replayable(argv: Sequence[str], *, color: bool) -> tuple[str, str] | None:
     """Where the record of this `scan` invocation is kept and its key, or None when the
     invocation is never recorded (no cache, a report written to a file, a baseline
     being written, GitHub's format, which may append to the step summary)."""
-    from celery_audit.runs import CACHE_DIR_ENV, cache_folder, invocation_key
+    from celery_audit.runs import cache_folder, invocation_key
 
     found = scan_arguments(argv)
     if found is None:
@@ -64,8 +75,8 @@ def replayable(argv: Sequence[str], *, color: bool) -> tuple[str, str] | None:
         return None
     if options.get("--format") == "github":
         return None
-    cache_dir = options.get("--cache-dir") or os.environ.get(CACHE_DIR_ENV) or None
-    folder = cache_folder(positional[0], str(cache_dir) if cache_dir else None)
+    cache_dir = _cache_dir(options)
+    folder = cache_folder(positional[0], cache_dir or None)
     return folder, invocation_key(argv, color=color)
 
 
@@ -74,13 +85,12 @@ def scan_options(found: tuple[list[str], dict[str, str | bool]]) -> dict[str, ob
     `scan_arguments`, when every value is one click would accept as is; else None (the
     command line then goes to click, which reads it, or says what is wrong with it)."""
     from celery_audit.levels import FAIL_ON
-    from celery_audit.runs import CACHE_DIR_ENV
     from celery_audit.scanning import GRAPH_SCOPES, SCAN_FORMATS
 
     positional, options = found
     text = {name: value for name, value in options.items() if isinstance(value, str)}
     jobs = text.get("--jobs")
-    cache_dir = text.get("--cache-dir") or os.environ.get(CACHE_DIR_ENV) or None
+    cache_dir = _cache_dir(options)
     if (
         text.get("--format", "text") not in SCAN_FORMATS
         or text.get("--fail-on", "warning") not in FAIL_ON

@@ -354,6 +354,9 @@ def test_the_entry_point_reads_options_as_click_does() -> None:
         (["--jobs", "0"], False),
         (["--fail-on", "sometimes"], False),
         (["--select", "CA999"], True),  # valid to click: our own usage error
+        (["--select", "--debug"], True),  # click too takes the next word as the value
+        (["--cache-dir", "elsewhere", "--format", "json"], True),
+        (["--cache-dir=", "--format", "json"], True),
         (["--baseline", "repo"], False),
         (["-j", "1"], False),
     ],
