@@ -270,9 +270,13 @@ class Scanned:
         from celery_audit.suppress import suppression_facts
 
         options = LinkOptions(context_names=self.context_names, task_decorators=self.task_decorators)  # fmt: skip
+        known = self.cache.known_cycles() if self.cache is not None else None
         with no_cycle_collection():
             facts = self.facts()
-            project = link(self.root, facts, root_packages=self.packages, options=options)
+            project = link(self.root, facts, root_packages=self.packages, options=options,
+                           known_cycles=known)  # fmt: skip
+        if self.cache is not None and known is not None and not self.errors:
+            self.cache.put_known_cycles(known)
         directives, functions = suppression_facts(facts)
         linked = Linked(project, directives, functions)
         if self.cache is not None and not self.errors:

@@ -181,6 +181,8 @@ class FactCache:
         self.keys_index = folder / f"keys-{name}.json"
         self.facts_files = [folder / f"facts-{name}-{shard:x}.bin" for shard in range(SHARDS)]
         self.linked_index = folder / f"linked-{name}.bin"
+        self.cycles_index = folder / f"cycles-{name}.bin"
+        self._cycles: dict[str, Any] | None = None
         self._name = name
         self.hits: list[str] = []
         self.misses: list[str] = []
@@ -294,6 +296,20 @@ class FactCache:
             return None
         self.linked_hit = True
         return linked
+
+    def known_cycles(self) -> dict[str, Any]:
+        """The import cycles the last link computed, by what decided them (graph.py);
+        the caller may update the dict, and `put_known_cycles` stores it."""
+        data = _read_signed(self.cycles_index, self._secret)
+        ok = isinstance(data, dict) and data.get("format") == _FORMAT
+        known = data.get("cycles") if ok else None
+        self._cycles = dict(known) if isinstance(known, dict) else {}
+        return dict(self._cycles)
+
+    def put_known_cycles(self, known: dict[str, Any]) -> None:
+        if known != self._cycles:
+            self._write_signed(self.cycles_index, {"format": _FORMAT, "cycles": known})
+            self._cycles = dict(known)
 
     def put_linked(self, key: str, linked: Linked) -> None:
         """Store this run's linked project (written at once, atomically)."""

@@ -1409,8 +1409,10 @@ def link(
     *,
     root_packages: tuple[str, ...] = (),
     options: LinkOptions | None = None,
+    known_cycles: dict[str, list[list[Edge]]] | None = None,
 ) -> Project:
-    """Join the facts of every file into the project picture."""
+    """Join the facts of every file into the project picture. `known_cycles`: see
+    `ProjectGraph.import_cycles_through`."""
     facts = list(facts)
     linker = _Linker(root, facts, root_packages, options or LinkOptions())
     objects = linker.objects()
@@ -1544,7 +1546,7 @@ def link(
         python_files=sum(1 for f in linker.facts if f.source.kind.value == "python"),
         modules=tuple(modules),
         edges=tuple(graph.edges),
-        cycles=tuple(tuple(c) for c in graph.import_cycles_through(relevant)),
+        cycles=tuple(tuple(c) for c in graph.import_cycles_through(relevant, known_cycles)),
         celery_apps=celery_apps,
         flask_apps=tuple(sorted(flask_apps, key=lambda a: (a.file, a.span.line))),
         tasks=tuple(tasks),

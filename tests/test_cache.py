@@ -22,6 +22,7 @@ from celery_audit.cache import CACHE_DIR, FactCache, facts_body
 from celery_audit.cli import main
 from celery_audit.discover import discover
 from celery_audit.extract import extract_bytes, extract_file
+from celery_audit.graph import ProjectGraph
 from celery_audit.model.facts import FileFacts, FileKind, SourceFile
 from celery_audit.settings import Settings
 
@@ -312,6 +313,39 @@ def test_the_secret_is_private_and_kept(tmp_path: Path, monkeypatch: pytest.Monk
     assert path.stat().st_mode & 0o777 == 0o600
     signing._cached.clear()
     assert signing.secret() == key
+
+
+def test_import_cycles_are_reused_while_the_imports_stay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding import cycles needs networkx (0.1-0.2 s to import): a run whose edit
+    changed no module-level import (nor its position) reuses the last answer."""
+    root = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "ca401_circular_import", root)
+    computed: list[int] = []
+    cycles = ProjectGraph._cycles
+
+    def counted(self: ProjectGraph, modules: set[str]) -> object:
+        computed.append(1)
+        return cycles(self, modules)
+
+    monkeypatch.setattr(ProjectGraph, "_cycles", counted)
+    expected = _scan(root, "--no-cache")
+    assert '"CA401"' in expected[1]
+    computed.clear()
+    _run(root)
+    assert len(computed) == 1
+    module = sorted(root.rglob("*.py"))[0]
+    module.write_text(module.read_text() + "\n\ndef added_later():\n    return 1\n")
+    edited = _run(root)
+    assert not edited.linked_hit and len(computed) == 1  # relinked, cycles reused
+    _forget_runs(root)
+    assert _scan(root) == _scan(root, "--no-cache")
+    module.write_text("\n\n" + module.read_text())  # every import moves down two lines
+    _run(root)
+    assert len(computed) > 1
+    _forget_runs(root)
+    assert _scan(root) == _scan(root, "--no-cache")
 
 
 def test_files_of_older_formats_are_removed(tmp_path: Path) -> None:
