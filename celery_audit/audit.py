@@ -339,9 +339,15 @@ def scan_files(
     """Discover and read the files under `root` and extract those the cache does not
     hold. `depends` collects every path (absolute) the result depends on: the files
     read, and what discovery and the package lookup above the root looked at."""
-    inputs: list[str] = []
-    files = discover(root, exclude=settings.exclude, inputs=inputs)
     base = root if root.is_dir() else root.parent
+    inputs: list[str] = []
+    known = cache.tree(base, settings.exclude) if cache is not None and root.is_dir() else None
+    if known is not None:
+        files, inputs = known
+    else:
+        files = discover(root, exclude=settings.exclude, inputs=inputs)
+        if cache is not None and root.is_dir():
+            cache.put_tree(base, settings.exclude, inputs, files)
     names = link_options.context_names if link_options else settings.context_names
     decorators = link_options.task_decorators if link_options else settings.task_decorators
     vocabulary = tuple(sorted({name.rsplit(".", 1)[-1] for name in (*names, *decorators)}))

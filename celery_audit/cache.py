@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from celery_audit import runs
-from celery_audit.model.facts import FileFacts, SourceFile
+from celery_audit.model.facts import FileFacts, FileKind, SourceFile
 from celery_audit.runs import CACHE_DIR, write_atomically
 from celery_audit.signing import sign, verify
 
@@ -188,6 +188,8 @@ class FactCache:
         self.misses: list[str] = []
         self.linked_hit = False  # the run reused the last run's linked project
         self._keys: dict[str, Any] | None = None
+        self._old_tree: dict[str, Any] | None = None
+        self._new_tree: dict[str, Any] | None = None
         self._bodies: dict[int, dict[str, Any]] = {}  # the shards read, by number
         self._new_keys: dict[str, list[Any]] = {}
         self._new_bodies: dict[str, bytes] = {}
@@ -220,10 +222,58 @@ class FactCache:
     def _old_keys(self) -> dict[str, Any]:
         if self._keys is None:
             data = _read_json(self.keys_index)
-            files = data.get("files") if isinstance(data, dict) else None
             ok = isinstance(data, dict) and data.get("format") == _FORMAT
-            self._keys = files if ok and isinstance(files, dict) else {}
+            files = data.get("files") if ok else None
+            tree = data.get("tree") if ok else None
+            self._keys = files if isinstance(files, dict) else {}
+            self._old_tree = tree if isinstance(tree, dict) else None
         return self._keys
+
+    def tree(
+        self, base: Path, exclude: tuple[str, ...]
+    ) -> tuple[list[SourceFile], list[str]] | None:
+        """The files the last run discovered under `base` with `exclude`, and what
+        discovery looked at (root-relative), when none of that has changed since: no
+        folder listed, `.gitignore` read or virtualenv skipped has a new signature (an
+        entry added, removed or renamed changes its folder's). Else None: walk again."""
+        self._old_keys()
+        tree = self._old_tree
+        if (
+            tree is None
+            or tree.get("exclude") != list(exclude)
+            or tree.get("build") != runs.build()
+        ):
+            return None
+        inputs, found = tree.get("inputs"), tree.get("found")
+        if not isinstance(inputs, dict) or not isinstance(found, list):
+            return None
+        folder = os.path.abspath(base)
+        for path, recorded in inputs.items():
+            if recorded is None or runs.signature(os.path.join(folder, path)) != recorded:
+                return None
+        try:
+            files = [SourceFile(path, FileKind(kind)) for path, kind in found]
+        except (TypeError, ValueError):
+            return None
+        self._new_tree = tree
+        return files, list(inputs)
+
+    def put_tree(
+        self, base: Path, exclude: tuple[str, ...], inputs: list[str], files: list[SourceFile]
+    ) -> None:
+        """Record this run's discovery (written by `save`); not when a folder or file it
+        looked at changed around the run's start (a later change could keep its
+        signature)."""
+        folder = os.path.abspath(base)
+        signatures = {path: runs.signature(os.path.join(folder, path)) for path in inputs}
+        if any(sig is None or runs.racy(sig, self.started_ns) for sig in signatures.values()):
+            return
+        self._new_tree = {
+            "build": runs.build(),  # what a file's kind is, which folders are skipped
+            "exclude": list(exclude),
+            "inputs": signatures,
+            "found": [[f.path, f.kind.value] for f in files],
+        }
 
     def _old_bodies(self, shard: int) -> dict[str, Any]:
         found = self._bodies.get(shard)
@@ -324,10 +374,10 @@ class FactCache:
             for path, entry in sorted(self._new_keys.items())
         }
         stored = self._stored()  # before the keys file is replaced
-        if keys != self._old_keys():
-            text = json.dumps({"format": _FORMAT, "files": keys}, separators=(",", ":"))
-            self._write(self.keys_index, text.encode())
-            self._keys = dict(keys)
+        if keys != self._old_keys() or self._new_tree != self._old_tree:
+            body = {"format": _FORMAT, "files": keys, "tree": self._new_tree}
+            self._write(self.keys_index, json.dumps(body, separators=(",", ":")).encode())
+            self._keys, self._old_tree = dict(keys), self._new_tree
         wanted = {entry[1] for entry in keys.values()}
         changed = {_shard(digest) for digest in wanted ^ stored} | self._dirty
         for shard in sorted(changed):

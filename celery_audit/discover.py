@@ -10,10 +10,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from celery_audit.model.facts import FileKind, SourceFile
+
+if TYPE_CHECKING:
+    import pathspec
+
+# pathspec is imported when a tree is walked or patterns matched: a run whose tree the
+# cache knows unchanged does neither (cache.py).
 
 # Folders that never hold the project's own code.
 SKIP_DIRS = frozenset(
@@ -55,6 +60,8 @@ def _is_virtualenv(directory: Path) -> bool:
 
 
 def _ignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
+    import pathspec
+
     gitignore = directory / ".gitignore"
     try:
         if not gitignore.is_file():  # a FIFO or a device would block or never end
@@ -80,6 +87,8 @@ def discover(
     if root.is_file():
         kind = classify(root.name)
         return [SourceFile(root.name, kind)] if kind else []
+    import pathspec
+
     excludes = pathspec.GitIgnoreSpec.from_lines(list(exclude))
     found = [
         SourceFile(rel, kind)
@@ -164,4 +173,6 @@ def _ignored(rel: str, is_dir: bool, specs: tuple[tuple[str, pathspec.GitIgnoreS
 def gitignore_matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
     """A test of relative POSIX paths against gitignore-style `patterns` (configured
     excludes and per-file ignores use the same syntax as .gitignore)."""
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(list(patterns)).match_file

@@ -315,6 +315,52 @@ def test_the_secret_is_private_and_kept(tmp_path: Path, monkeypatch: pytest.Monk
     assert signing.secret() == key
 
 
+def test_an_unchanged_tree_is_not_walked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discovery is skipped while no folder it listed, `.gitignore` it read or
+    virtualenv it skipped has changed, the excludes and the build being the same."""
+    root = _project(tmp_path / "repo")
+    walks: list[int] = []
+    discover_ = celery_audit.audit.discover
+
+    def counted(*args: object, **kwargs: object) -> list[SourceFile]:
+        walks.append(1)
+        return discover_(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(celery_audit.audit, "discover", counted)
+    _run(root)
+    _run(root)
+    assert len(walks) == 2  # the tree was just written: not recorded
+    monkeypatch.setattr(runs, "now_ns", lambda: time.time_ns() + 10_000_000_000)
+    _run(root)
+    walks.clear()
+    assert _run(root).linked_hit and walks == []
+    changes = [
+        lambda: (root / "pkg" / "late.py").write_text("from pkg.tasks import add\n"),
+        lambda: (root / "pkg" / "late.py").rename(root / "pkg" / "later.py"),
+        lambda: (root / ".gitignore").write_text("pkg/later.py\n"),
+        lambda: (root / ".gitignore").write_text("pkg/jobs.py\n"),
+        lambda: (root / "pkg" / "sub").mkdir(),
+        lambda: (root / "pkg" / "sub" / "deep.py").write_text("VALUE = 1\n"),
+        lambda: (root / "tools").mkdir() or (root / "tools" / "pyvenv.cfg").write_text(""),
+        lambda: (root / "tools" / "pyvenv.cfg").unlink(),  # no longer a virtualenv
+    ]
+    for number, change in enumerate(changes):
+        change()
+        walks.clear()
+        _run(root)
+        assert walks == [1], number
+        _forget_runs(root)
+        assert _scan(root) == _scan(root, "--no-cache")
+        walks.clear()
+        _run(root)
+        assert walks == []
+    _run(root, Settings(exclude=("pkg/sub/",)))
+    assert walks == [1]
+    monkeypatch.setattr(runs, "_CODE", ["another build"])
+    _run(root, Settings(exclude=("pkg/sub/",)))
+    assert walks == [1, 1]
+
+
 def test_import_cycles_are_reused_while_the_imports_stay(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
