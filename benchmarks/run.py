@@ -9,7 +9,9 @@ Run it with the interpreter of a regular install (`pip install .`, not `-e`): it
 start, as much as a whole replayed run takes.
 
 Times are the median wall time of --repeat runs, each a fresh process; peak RSS is the
-largest resident set of any one process of the run (worker processes included).
+largest resident set of any one process of the run (worker processes included). The
+floor is measured between the cold runs, and ruff after each warm or one-file run: on a
+machine whose speed drifts, a ratio then compares measurements taken together.
 "One file changed" runs as pre-commit does (the changed file as FILES), after a run of
 the same command line (the previous commit's), each repeat with a different edit:
 "no fact" appends a comment, "new facts" appends a function.
@@ -102,54 +104,74 @@ def one_file(root: Path) -> Path:
     return (tasks or files)[len(tasks or files) // 2]
 
 
-def bench(root: Path, repeat: int, jobs: int | None) -> dict[str, tuple[float, float]]:
+def _ruff_command(root: Path, cache_dir: str) -> list[str] | None:
+    ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
+    return [ruff, "check", str(root), "--exit-zero", "--cache-dir", cache_dir] if ruff else None
+
+
+def bench(
+    root: Path, repeat: int, jobs: int | None
+) -> tuple[float, dict[str, tuple[float, float]]]:
+    """The floor and each row. This machine's speed drifts from minute to minute, so
+    what is compared is measured in turns: each cold run right after a pass of the
+    floor, each run of celery-audit right before one of ruff."""
     extra = ["--jobs", str(jobs)] if jobs else []
     cache = root / ".celery_audit_cache"
     rows: dict[str, tuple[float, float]] = {}
     measure(
         [*celery_audit(root, *extra), "--no-cache"]
     )  # bytecode written, files in the page cache
-    cold = []
+    floors, cold = [], []
     for _ in range(repeat):
+        floors.append(parse_floor(root, 1)[0])
         shutil.rmtree(cache, ignore_errors=True)
         cold.append(measure(celery_audit(root, *extra)))
     rows["celery-audit cold"] = median(cold)
-    rows["celery-audit warm"] = median([measure(celery_audit(root, *extra)) for _ in range(repeat)])
-    # One file changed, as pre-commit runs it (the changed file as FILES), after a run
-    # of the same command line: once with an edit that changes no fact (a comment),
-    # once with one that does (a new function), each repeat a different edit.
-    target = one_file(root)
-    original = target.read_bytes()
-    edits = {
-        "one file changed, no fact": lambda i: f"\n# edit {i}\n",
-        "one file changed, new facts": lambda i: (
-            f"\n\ndef _benchmark_edit_{i}():\n    return {i}\n"
-        ),
-    }
-    try:
-        for name, edit in edits.items():
-            measure(celery_audit(root, *extra, str(target)))  # the last commit's run
-            changed = []
-            for i in range(repeat):
-                target.write_bytes(original + edit(i).encode())
-                changed.append(measure(celery_audit(root, *extra, str(target))))
-            rows[f"celery-audit {name}"] = median(changed)
+    with tempfile.TemporaryDirectory() as ruff_cache:
+        ruff = _ruff_command(root, ruff_cache)
+        ruffs: list[tuple[float, float]] = []
+
+        def then_ruff(sample: tuple[float, float]) -> tuple[float, float]:
+            if ruff:
+                ruffs.append(measure(ruff))
+            return sample
+
+        if ruff:
+            measure(ruff)  # fill ruff's cache
+        rows["celery-audit warm"] = median(
+            [then_ruff(measure(celery_audit(root, *extra))) for _ in range(repeat)]
+        )
+        # One file changed, as pre-commit runs it (the changed file as FILES), after a
+        # run of the same command line: once with an edit that changes no fact (a
+        # comment), once with one that does (a new function), each repeat another edit.
+        target = one_file(root)
+        original = target.read_bytes()
+        edits = {
+            "one file changed, no fact": lambda i: f"\n# edit {i}\n",
+            "one file changed, new facts": lambda i: (
+                f"\n\ndef _benchmark_edit_{i}():\n    return {i}\n"
+            ),
+        }
+        try:
+            for name, edit in edits.items():
+                measure(celery_audit(root, *extra, str(target)))  # the last commit's run
+                changed = []
+                for i in range(repeat):
+                    target.write_bytes(original + edit(i).encode())
+                    changed.append(then_ruff(measure(celery_audit(root, *extra, str(target)))))
+                rows[f"celery-audit {name}"] = median(changed)
+                target.write_bytes(original)
+        finally:
             target.write_bytes(original)
-    finally:
-        target.write_bytes(original)
-    ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
-    if ruff:
-        with tempfile.TemporaryDirectory() as ruff_cache:
-            command = [ruff, "check", str(root), "--exit-zero", "--cache-dir", ruff_cache]
-            measure(command)  # fill ruff's cache
-            rows["ruff check warm"] = median([measure(command) for _ in range(repeat)])
+        if ruffs:
+            rows["ruff check warm"] = median(ruffs)
     shutil.rmtree(cache, ignore_errors=True)
-    return rows
+    return statistics.median(floors), rows
 
 
 def table(root: Path, repeat: int, jobs: int | None) -> None:
-    floor, count, lines = parse_floor(root, repeat)
-    rows = bench(root, repeat, jobs)
+    _, count, lines = parse_floor(root, 1)
+    floor, rows = bench(root, repeat, jobs)
     ruff = rows.get("ruff check warm", (0.0, 0.0))[0]
     print(f"\n{root}: {count} Python files, {lines} lines; {os.cpu_count()} CPUs")
     print(
