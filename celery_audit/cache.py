@@ -1,7 +1,7 @@
 """The fact cache: each file's `FileFacts`, keyed by what decides them, and the linked
 project of the last run, keyed by all of its inputs.
 
-A file's key is the sha256 of its bytes, the tool version, the prefilter vocabulary
+A file's key is the sha256 of its bytes, the build (`runs.build`), the prefilter vocabulary
 (configured names), the file kind and its path: facts are a pure function of those
 (`extract/__init__.py`). Its facts are stored under their own digest (of their
 canonical JSON: `encode`), so the linked project's key is made of facts, not bytes: an
@@ -115,8 +115,8 @@ def file_key(content: str, source: SourceFile, *, version: str, vocabulary: tupl
 
 def facts_body(facts: FileFacts) -> tuple[str, bytes]:
     """The facts' digest and `facts` as stored (pickled). The digest is the sha256 of
-    their canonical JSON (with the version: a class that gained a field must not meet
-    its old pickles): two files with equal facts have equal digests, whatever their
+    their canonical JSON (with the build: a class that gained a field must not meet its
+    old pickles): two files with equal facts have equal digests, whatever their
     bytes."""
     text = json.dumps([_FORMAT, runs.build(), encode(facts)], separators=(",", ":"))
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

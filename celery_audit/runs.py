@@ -2,7 +2,7 @@
 nothing that decided it has changed.
 
 A run that ends without internal errors writes, next to the fact cache, a record for
-its invocation (the command line's parameters, the working directory, the tool version
+its invocation (the command line as typed, the working directory, the build (`build`)
 and, for a terminal, its size and colour settings) with what it printed, its exit
 status, the linked key and the settings key it came from, and the *signature* (`stat`:
 modification and change times, size, inode, mode; or absence) of every path the run
