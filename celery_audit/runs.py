@@ -86,14 +86,17 @@ def build() -> str:
         package = os.path.dirname(os.path.abspath(__file__))
         found: list[str] = []
         folders = [package]
-        while folders:
-            with os.scandir(folders.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
-                        folders.append(entry.path)
-                    elif entry.name.endswith(".py"):
-                        info = entry.stat()
-                        found.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+        try:
+            while folders:
+                with os.scandir(folders.pop()) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                            folders.append(entry.path)
+                        elif entry.name.endswith(".py"):
+                            info = entry.stat()
+                            found.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+        except OSError:  # not a folder of files (a zip archive): the version alone
+            found = ["unlisted"]
         text = "\n".join(sorted(found)).encode("utf-8", "surrogateescape")
         _CODE.append(f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}")
     return f"{__version__}+{_CODE[0]}"

@@ -373,3 +373,15 @@ def test_the_entry_point_runs_what_click_would(repo: Path, argv: list[str], dire
     named = result.stdout.replace("-c scan", "main scan")  # click names the program
     assert (result.returncode, named) == (expected.exit_code, expected.stdout)
     assert stderr.replace("-c scan", "main scan") == expected.stderr.rstrip("\n")
+
+
+def test_the_build_of_a_package_that_cannot_be_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed in a zip archive, the package's folder cannot be listed: the build is
+    then the version and a fixed mark, never an error."""
+
+    def unlistable(path: object) -> object:
+        raise NotADirectoryError(path)
+
+    monkeypatch.setattr(runs, "_CODE", [])
+    monkeypatch.setattr(runs.os, "scandir", unlistable)
+    assert runs.build().startswith(f"{celery_audit.__version__}+")
