@@ -47,8 +47,8 @@ class Walker:
             ast.Constant: self._constant,  # type: ignore[dict-item]
             ast.Assign: self._assign,  # type: ignore[dict-item]
             ast.AnnAssign: self._ann_assign,  # type: ignore[dict-item]
-            ast.AugAssign: self._aug_assign,  # type: ignore[dict-item]
-            ast.NamedExpr: self._named_expr,  # type: ignore[dict-item]
+            ast.AugAssign: self._store_into,  # type: ignore[dict-item]
+            ast.NamedExpr: self._store_into,  # type: ignore[dict-item]
             ast.For: self._for,  # type: ignore[dict-item]
             ast.AsyncFor: self._for,  # type: ignore[dict-item]
             ast.comprehension: self._comprehension,  # type: ignore[dict-item]
@@ -240,12 +240,8 @@ class Walker:
         if node.value is not None:
             self.visit(node.value)
 
-    def _aug_assign(self, node: ast.AugAssign) -> None:
-        self.functions.store(node.target)
-        self.visit(node.target)
-        self.visit(node.value)
-
-    def _named_expr(self, node: ast.NamedExpr) -> None:
+    def _store_into(self, node: ast.AugAssign | ast.NamedExpr) -> None:
+        """`x += v`, `(x := v)`: one target stored, then the target and the value."""
         self.functions.store(node.target)
         self.visit(node.target)
         self.visit(node.value)
