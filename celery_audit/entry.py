@@ -18,6 +18,8 @@ TYPE_CHECKING = False  # typing costs a replay 4 ms
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from celery_audit.runs import Runs
+
 # The options of `scan` that take a value, and its flags (cli.py; a test keeps them equal).
 SCAN_VALUE_OPTIONS = frozenset(
     {"--format", "--output", "--select", "--ignore", "--exclude", "--fail-on", "--baseline",
@@ -61,23 +63,26 @@ def _cache_dir(options: dict[str, str | bool]) -> str | None:
     return os.environ.get(CACHE_DIR_ENV) or None
 
 
-def replayable(argv: Sequence[str], *, color: bool) -> tuple[str, str] | None:
-    """Where the record of this `scan` invocation is kept and its key, or None when the
-    invocation is never recorded (no cache, a report written to a file, a baseline
-    being written, GitHub's format, which may append to the step summary)."""
-    from celery_audit.runs import cache_folder, invocation_key
+def recorded_run(
+    argv: Sequence[str], found: tuple[list[str], dict[str, str | bool]]
+) -> Runs | None:
+    """The record of this `scan` command line (`found`: as `scan_arguments` read it),
+    or None when such a run is never recorded (`runs.recorded`)."""
+    from celery_audit.runs import Runs, cache_folder, colored, invocation_key, recorded
 
-    found = scan_arguments(argv)
-    if found is None:
-        return None
     positional, options = found
-    if any(name in options for name in ("--no-cache", "--output", "--write-baseline")):
+    text = _values(options)
+    fmt, output = text.get("--format", "text"), text.get("--output")
+    no_cache = "--no-cache" in options
+    if not recorded(fmt=fmt, output=output, write_baseline=text.get("--write-baseline"), no_cache=no_cache):  # fmt: skip
         return None
-    if options.get("--format") == "github":
-        return None
-    cache_dir = _cache_dir(options)
-    folder = cache_folder(positional[0], cache_dir or None)
-    return folder, invocation_key(argv, color=color)
+    key = invocation_key(argv, color=colored(fmt=fmt, output=output))
+    return Runs(cache_folder(positional[0], _cache_dir(options) or None), key)
+
+
+def _values(options: dict[str, str | bool]) -> dict[str, str]:
+    """The options that take a value, with their values (flags left out)."""
+    return {name: value for name, value in options.items() if isinstance(value, str)}
 
 
 def scan_options(found: tuple[list[str], dict[str, str | bool]]) -> dict[str, object] | None:
@@ -88,7 +93,7 @@ def scan_options(found: tuple[list[str], dict[str, str | bool]]) -> dict[str, ob
     from celery_audit.scanning import GRAPH_SCOPES, SCAN_FORMATS
 
     positional, options = found
-    text = {name: value for name, value in options.items() if isinstance(value, str)}
+    text = _values(options)
     jobs = text.get("--jobs")
     cache_dir = _cache_dir(options)
     if (
@@ -122,15 +127,9 @@ def scan_options(found: tuple[list[str], dict[str, str | bool]]) -> dict[str, ob
 def main() -> None:
     argv = sys.argv[1:]
     found = scan_arguments(argv)
-    runs = None
     if found is not None:
-        fmt = found[1].get("--format", "text")
-        color = fmt == "text" and "--output" not in found[1] and sys.stdout.isatty()
-        where = replayable(argv, color=color)
-        if where is not None:
-            from celery_audit.runs import Runs
-
-            runs = Runs(*where)
+        runs = recorded_run(argv, found)
+        if runs is not None:
             replay = runs.unchanged()
             if replay is not None:
                 try:
@@ -144,19 +143,20 @@ def main() -> None:
                     sys.exit(replay.status)
         options = scan_options(found)
         if options is not None:
-            _run_scan(argv, options)
+            _run_scan(argv, options, runs)
     from celery_audit.cli import main as command_line
 
     command_line()
 
 
-def _run_scan(argv: Sequence[str], options: dict[str, object]) -> None:
-    """`scanning.scan` for a command line read here, ending as click ends a command:
-    Ctrl-C is "Aborted!" and exit 1, a closed pipe a quiet exit 1."""
+def _run_scan(argv: Sequence[str], options: dict[str, object], runs: Runs | None) -> None:
+    """`scanning.scan` for a command line read here (`runs`: its record, already found
+    not to replay by signature), ending as click ends a command: Ctrl-C is "Aborted!"
+    and exit 1, a closed pipe a quiet exit 1."""
     from celery_audit.scanning import scan
 
     try:
-        scan(arguments=argv, **options)  # type: ignore[arg-type]
+        scan(arguments=argv, runs=runs, **options)  # type: ignore[arg-type]
     except KeyboardInterrupt:
         sys.stderr.write("\nAborted!\n")
         sys.exit(1)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import zlib
 
@@ -63,6 +64,18 @@ _TERMINAL_ENV = ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TERM", "COLORTE
 def now_ns() -> int:
     """The wall clock, as a run's start is compared with the times of files."""
     return time.time_ns()
+
+
+def recorded(*, fmt: str, output: str | None, write_baseline: str | None, no_cache: bool) -> bool:
+    """Whether a `scan` with these options is recorded (and replayed): not without a
+    cache, nor with a report written to a file, a baseline being written, or GitHub's
+    format (which may append to the step summary)."""
+    return not no_cache and output is None and not write_baseline and fmt != "github"
+
+
+def colored(*, fmt: str, output: str | None) -> bool:
+    """Whether the report is rendered in colour: text, to a terminal."""
+    return fmt == "text" and output is None and sys.stdout.isatty()
 
 
 def cache_folder(root: str, cache_dir: str | None) -> str:

@@ -190,22 +190,21 @@ def scan(
     no_cache: bool = False,
     cache_dir: str | None = None,
     debug: bool = False,
+    runs: Runs | None = None,
 ) -> None:
     """Scan the repository at `path` and report findings; exits. `arguments`: the
-    command line as typed (a run is recorded under it)."""
-    from celery_audit.runs import now_ns
+    command line as typed (a run is recorded under it); `runs`: its record, when the
+    caller already found it not to replay by signature (entry.py)."""
+    from celery_audit.runs import Runs, colored, invocation_key, now_ns, recorded
 
     started = now_ns()
-    color = fmt == "text" and output is None and sys.stdout.isatty()
-    runs = None
-    if not no_cache and output is None and not write_baseline and fmt != "github":
+    color = colored(fmt=fmt, output=output)
+    recording = recorded(fmt=fmt, output=output, write_baseline=write_baseline, no_cache=no_cache)
+    if runs is None and recording:
         # A run of this very command line whose inputs are all unchanged: its output
         # stands, and nothing else needs importing (see runs.py; entry.py replays it
         # even before this module is imported).
-        from celery_audit.runs import Runs, invocation_key
-
-        key = invocation_key(arguments, color=color)
-        runs = Runs(cache_folder(path, cache_dir), key)
+        runs = Runs(cache_folder(path, cache_dir), invocation_key(arguments, color=color))
         replay = runs.unchanged()
         if replay is not None:
             write(replay.output, None)
