@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from celery_audit.cache import FactCache, facts_body, file_key
+from celery_audit.cache import FactCache, facts_body, facts_digest, file_key
 from celery_audit.collector import no_cycle_collection
 from celery_audit.discover import discover
 from celery_audit.extract import extract_bytes, read_source
@@ -239,7 +239,7 @@ class Scanned:
                 read = self.reads[index] = _reread(self.base, read, self.vocabulary)
             if isinstance(read.data, FileFacts):
                 self.outcomes[index] = read.data
-                self.digests[index] = facts_body(read.data)[0]
+                self.digests[index] = facts_digest(read.data)
                 continue
             assert isinstance(read.data, bytes)
             work.append((read.source, read.data))
@@ -364,7 +364,7 @@ def scan_files(
         found = cache.digest(read.source, read.key, read.signature) if cache and read.key else None
         if isinstance(read.data, FileFacts):  # a read problem: its facts are at hand
             outcomes.append(read.data)
-            digests.append(facts_body(read.data)[0] if cache is not None else "")
+            digests.append(facts_digest(read.data) if cache is not None else "")
         elif found is not None:
             outcomes.append(found)
             digests.append(found)

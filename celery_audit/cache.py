@@ -40,7 +40,7 @@ from celery_audit.signing import sign, verify
 if TYPE_CHECKING:
     from celery_audit.model.project import Linked
 
-__all__ = ["CACHE_DIR", "FactCache", "encode", "facts_body", "file_key"]
+__all__ = ["CACHE_DIR", "FactCache", "encode", "facts_body", "facts_digest", "file_key"]
 
 _FORMAT = 6  # bumped whenever the facts change shape: old entries would decode stale
 
@@ -113,14 +113,17 @@ def file_key(content: str, source: SourceFile, *, version: str, vocabulary: tupl
     return digest.hexdigest()
 
 
-def facts_body(facts: FileFacts) -> tuple[str, bytes]:
-    """The facts' digest and `facts` as stored (pickled). The digest is the sha256 of
-    their canonical JSON (with the build: a class that gained a field must not meet its
-    old pickles): two files with equal facts have equal digests, whatever their
-    bytes."""
+def facts_digest(facts: FileFacts) -> str:
+    """The sha256 of the facts' canonical JSON, with the build (a class that gained a
+    field must not meet its old pickles): two files with equal facts have equal
+    digests, whatever their bytes."""
     text = json.dumps([_FORMAT, runs.build(), encode(facts)], separators=(",", ":"))
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return digest, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def facts_body(facts: FileFacts) -> tuple[str, bytes]:
+    """The facts' digest and `facts` as stored (pickled)."""
+    return facts_digest(facts), pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _read_json(path: Path) -> Any:
@@ -184,6 +187,7 @@ class FactCache:
         self.cycles_index = folder / f"cycles-{name}.bin"
         self._cycles: dict[str, Any] | None = None
         self._name = name
+        self._old_formats_gone = False  # looked for once, at the first write
         self.hits: list[str] = []
         self.misses: list[str] = []
         self.linked_hit = False  # the run reused the last run's linked project
@@ -394,7 +398,16 @@ class FactCache:
     def _write_signed(self, target: Path, value: object) -> None:
         data = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
         self._write(target, sign(self._secret, data))
-        # Files an older format of this root left behind (JSON facts and projects).
-        for old in self.folder.glob(f"*-{self._name}*.json"):
-            if old != self.keys_index:
-                old.unlink(missing_ok=True)
+        if not self._old_formats_gone:
+            self._old_formats_gone = True
+            self._forget_old_formats()
+
+    def _forget_old_formats(self) -> None:
+        """Remove the files an older format of this root left behind (JSON facts and
+        projects); one that cannot be removed is no error."""
+        try:
+            for old in self.folder.glob(f"*-{self._name}*.json"):
+                if old != self.keys_index:
+                    old.unlink(missing_ok=True)
+        except OSError:
+            pass
