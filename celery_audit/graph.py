@@ -49,12 +49,12 @@ class ProjectGraph:
     def _module_level_imports(self) -> list[tuple[str, str]]:
         return [k for k, e in self._edges.items() if e.kind == "import" and k[0] != k[1]]
 
-    def _module_level(self) -> nx.DiGraph:
+    def _module_level(self, imports: list[tuple[str, str]]) -> nx.DiGraph:
         import networkx as nx
 
         view = nx.DiGraph()
         view.add_nodes_from(self._nodes)
-        view.add_edges_from(self._module_level_imports())
+        view.add_edges_from(imports)
         return view
 
     def import_cycles_through(
@@ -75,16 +75,16 @@ class ProjectGraph:
             key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
             if key in known:
                 return known[key]
-        found = self._cycles(modules)
+        found = self._cycles(modules, imports)
         if known is not None:
             known.clear()  # the last answer is the one the next run may reuse
             known[key] = found
         return found
 
-    def _cycles(self, modules: set[str]) -> list[list[Edge]]:
+    def _cycles(self, modules: set[str], imports: list[tuple[str, str]]) -> list[list[Edge]]:
         import networkx as nx
 
-        graph = self._module_level()
+        graph = self._module_level(imports)
         cycles = []
         for component in nx.strongly_connected_components(graph):
             if len(component) < 2:

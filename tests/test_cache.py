@@ -371,9 +371,9 @@ def test_import_cycles_are_reused_while_the_imports_stay(
     computed: list[int] = []
     cycles = ProjectGraph._cycles
 
-    def counted(self: ProjectGraph, modules: set[str]) -> object:
+    def counted(self: ProjectGraph, modules: set[str], imports: list[tuple[str, str]]) -> object:
         computed.append(1)
-        return cycles(self, modules)
+        return cycles(self, modules, imports)
 
     monkeypatch.setattr(ProjectGraph, "_cycles", counted)
     expected = _scan(root, "--no-cache")
