@@ -119,12 +119,13 @@ def find(
 def load(
     scanned: Path,
     *,
-    known_codes: tuple[str, ...] | Callable[[], tuple[str, ...]],
+    known_codes: Callable[[], tuple[str, ...]],
     consulted: list[str] | None = None,
 ) -> FileConfig | None:
     """The configuration that applies to a scan of `scanned`, or None when there is none.
-    `known_codes`: the rule codes that exist (config naming any other is an error), or
-    a function returning them (called only when there is a configuration to check);
+    `known_codes`: returns the rule codes that exist (config naming any other is an
+    error); called only when there is a configuration to check (importing the rules
+    costs a run that has none);
     `consulted` collects the paths looked at."""
     found = find(scanned, consulted=consulted)
     if found is None:
@@ -141,7 +142,7 @@ def load(
     root = scanned.resolve()
     root = root if root.is_dir() else root.parent
     prefix = root.relative_to(path.parent).parts
-    check = _Checker(where, known_codes if isinstance(known_codes, tuple) else known_codes())
+    check = _Checker(where, known_codes())
     exclude = table.get("exclude")
     select = table.get("select")
     fail_on = table.get("fail-on")
