@@ -69,3 +69,38 @@ def test_resolution_through_relative_imports_aliases_and_reexports() -> None:
 def test_import_cycles_in_reexports_terminate() -> None:
     r = _resolver({"a": "from b import x\n", "b": "from a import x\n"})
     assert r.resolve("a", "x") is None or r.resolve("a", "x").kind == "external"
+
+
+def test_a_global_declaration_makes_the_function_bind_the_module_name() -> None:
+    source = textwrap.dedent("""\
+        from celery import Celery
+        celery = None
+        other = None
+
+        def init_celery(app):
+            global celery
+            if app.testing:
+                celery = Celery("test")
+            try:
+                connect()
+            except OSError:
+                global other
+                other = Celery("fallback")
+            local = Celery("mine")
+
+            def inner():
+                celery = "inner's own"
+
+            class Settings:
+                other = "a class attribute"
+    """)
+    table = build_table(ast.parse(source))
+    scope_at = {b.span.line: b.scope for b in table.bindings if b.kind == "assign"}
+    assert scope_at == {
+        2: "", 3: "",
+        8: "",  # `global celery`, then assigned in an `if`: the module's name
+        13: "",  # declared inside an `except` handler: still the module's name
+        14: "init_celery",
+        17: "init_celery.inner",  # the declaration is not the nested function's
+        20: "init_celery.Settings",  # nor the class body's
+    }  # fmt: skip

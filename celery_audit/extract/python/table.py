@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 from celery_audit.model.facts import Binding, Import, ModuleTable, Span
 
@@ -73,19 +75,6 @@ def _returned_wrapper(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str
     return None, False
 
 
-def _declared_global(body: list[ast.stmt]) -> set[str]:
-    """Names a function body declares `global` (not those of nested functions)."""
-    found: set[str] = set()
-    stack = list(body)
-    while stack:
-        stmt = stack.pop()
-        if isinstance(stmt, ast.Global):
-            found.update(stmt.names)
-        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            stack.extend(c for c in ast.iter_child_nodes(stmt) if isinstance(c, ast.stmt))
-    return found
-
-
 class _TableBuilder(ast.NodeVisitor):
     """Collects imports everywhere (with their scope) and bindings at module level,
     class level and in function bodies (app factories bind apps there)."""
@@ -97,7 +86,8 @@ class _TableBuilder(ast.NodeVisitor):
         self.conditional = 0
         self.main_guard = False
         self.in_main_guard = False
-        self.globals: list[set[str]] = []  # `global` names of each enclosing function
+        # `global` names declared so far in each enclosing function or class body.
+        self.globals: list[set[str]] = []
         self.calls: list[str] = []
         self.main_calls: list[str] = []
 
@@ -105,11 +95,23 @@ class _TableBuilder(ast.NodeVisitor):
     def where(self) -> str:
         return ".".join(self.scope)
 
-    def _bind(self, binding: Binding) -> None:
-        if binding.kind == "assign" and self.globals and binding.name in self.globals[-1]:
-            # `global celery` then `celery = Celery(...)`: binds the module's name.
-            binding = dataclasses.replace(binding, scope="")
-        self.bindings.append(binding)
+    def _declare_globals(self, start: int) -> None:
+        """`global celery` then `celery = Celery(...)` in the function just visited:
+        the assignment binds the module's name. Its bindings are those from `start`;
+        the declaration may come anywhere in the body (Python only requires it to come
+        before the name's use, in the text), and only binds the function's own names."""
+        declared = self.globals.pop()
+        if not declared:
+            return
+        scope = self.where
+        for index in range(start, len(self.bindings)):
+            binding = self.bindings[index]
+            if binding.kind == "assign" and binding.scope == scope and binding.name in declared:
+                self.bindings[index] = dataclasses.replace(binding, scope="")
+
+    def visit_Global(self, node: ast.Global) -> None:
+        if self.globals:
+            self.globals[-1].update(node.names)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -148,7 +150,7 @@ class _TableBuilder(ast.NodeVisitor):
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         wrapper, uses_wraps = _returned_wrapper(node)
-        self._bind(
+        self.bindings.append(
             Binding(
                 node.name,
                 "function",
@@ -159,10 +161,11 @@ class _TableBuilder(ast.NodeVisitor):
             )
         )
         self.scope.append(node.name)
-        self.globals.append(_declared_global(node.body))
+        self.globals.append(set())
+        start = len(self.bindings)
         for stmt in node.body:
             self.visit(stmt)
-        self.globals.pop()
+        self._declare_globals(start)
         self.scope.pop()
 
     visit_FunctionDef = _function
@@ -170,10 +173,14 @@ class _TableBuilder(ast.NodeVisitor):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         bases = tuple(b for b in (dotted(base) for base in node.bases) if b)
-        self._bind(Binding(node.name, "class", span_of(node), scope=self.where, bases=bases))
+        self.bindings.append(
+            Binding(node.name, "class", span_of(node), scope=self.where, bases=bases)
+        )
         self.scope.append(node.name)
+        self.globals.append(set())  # a class body's `global` is not its function's
         for stmt in node.body:
             self.visit(stmt)
+        self.globals.pop()
         self.scope.pop()
 
     def _assign(self, targets: list[ast.expr], value: ast.expr | None, node: ast.stmt) -> None:
@@ -191,7 +198,7 @@ class _TableBuilder(ast.NodeVisitor):
             ref = f"{dotted(value.value)}[{value.slice.value!r}]"
         for target in targets:
             if isinstance(target, ast.Name):
-                self._bind(
+                self.bindings.append(
                     Binding(
                         target.id,
                         "assign",
@@ -239,16 +246,36 @@ class _TableBuilder(ast.NodeVisitor):
             if callee is not None:
                 (self.main_calls if self.in_main_guard else self.calls).append(callee)
 
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        method = _METHODS.get(kind)
+        if method is None:
+            name = "visit_" + kind.__name__
+            method = _METHODS[kind] = getattr(_TableBuilder, name, _TableBuilder.generic_visit)
+        method(self, node)
+
     def generic_visit(self, node: ast.AST) -> None:
         # Only statements bind names, so only statement lists are walked (`for`, `with`,
         # `match`, `except` bodies): a long `a + b + ...` chain in a loop's header would
         # otherwise cost one recursion level per operator.
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                for child in value:
-                    if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
-                        self.visit(child)
+        kind = type(node)
+        fields = _STATEMENT_LISTS.get(kind)
+        if fields is None:
+            fields = _STATEMENT_LISTS[kind] = tuple(
+                f
+                for f in kind._fields
+                if f in _STATEMENT_FIELDS  # type: ignore[attr-defined]
+            )
+        for name in fields:
+            for child in getattr(node, name):
+                self.visit(child)
+
+
+# The fields that hold statements (or `except` handlers, `case` blocks) in the nodes
+# the table walks, and by node type those it has; the method that visits each type.
+_STATEMENT_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+_STATEMENT_LISTS: dict[type, tuple[str, ...]] = {}
+_METHODS: dict[type, Callable[[_TableBuilder, Any], None]] = {}
 
 
 def build_table(tree: ast.Module) -> ModuleTable:
