@@ -37,7 +37,7 @@ CONFIG_METHODS = frozenset(
 )  # fmt: skip
 # Regular expressions: a file matching none of them holds no fact of this gatherer.
 VOCABULARY = (
-    r"Flask\(", "[Cc]elery", r"Api\(", r"Blueprint\(", r"conf\.", "register_blueprint",
+    r"Flask\(", "Celery", "celery", r"Api\(", r"Blueprint\(", r"conf\.", "register_blueprint",
     "register_task", r"tasks\.register",
 )  # fmt: skip
 

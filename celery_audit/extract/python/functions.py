@@ -28,7 +28,7 @@ CONTEXT_METHODS = frozenset({"app_context", "test_request_context", "request_con
 
 # Tasks (`@x.task`, `@shared_task`), task bases (`class X(Task)`), context pushes and
 # context-bound names used in helpers.
-VOCABULARY = ("[Tt]ask", "app_context", "request_context")  # regexes
+VOCABULARY = ("Task", "task", "app_context", "request_context")  # regexes
 
 
 @dataclass
