@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from celery_audit.cache import FactCache, facts_body, facts_digest, file_key
+from celery_audit.cache import FactCache, facts_body, facts_digest, file_key, unpickled_facts
 from celery_audit.collector import no_cycle_collection
 from celery_audit.discover import discover
 from celery_audit.extract import extract_bytes, read_source
@@ -63,11 +63,17 @@ PARALLEL_MIN_FILES = 50
 
 @dataclass(frozen=True)
 class _Extracted:
-    """A file's facts and, for the cache, their digest and JSON text (made where they
-    were extracted: in the worker processes, in parallel)."""
+    """A file's facts and, for the cache, their digest and pickle (made where they were
+    extracted: in the worker processes, in parallel). A worker sends only the pickle
+    when there is one (`facts` None): the facts are unpickled from it on arrival."""
 
-    facts: FileFacts
+    facts: FileFacts | None
     stored: tuple[str, bytes] | None = None
+
+    def arrived(self) -> _Extracted:
+        if self.facts is None and self.stored is not None:
+            return _Extracted(unpickled_facts(self.stored[1]), self.stored)
+        return self
 
 
 _Outcome = _Extracted | InternalError
@@ -86,8 +92,13 @@ def _extract_one(
 def _extract_chunk(
     chunk: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...], store: bool
 ) -> list[_Outcome]:
-    """Run in a worker process: the outcomes of a chunk of files, in order."""
-    return [_extract_one(source, data, vocabulary, store) for source, data in chunk]
+    """Run in a worker process: the outcomes of a chunk of files, in order; facts that
+    were pickled for the cache are sent as that pickle only (`_Extracted.arrived`)."""
+    outcomes = [_extract_one(source, data, vocabulary, store) for source, data in chunk]
+    return [
+        _Extracted(None, o.stored) if isinstance(o, _Extracted) and o.stored is not None else o
+        for o in outcomes
+    ]
 
 
 def _crashed(source: SourceFile, error: BaseException) -> InternalError:
@@ -128,13 +139,14 @@ def _extract_parallel(
             chunk = futures[future]
             try:
                 for i, outcome in zip(chunk, future.result(), strict=True):
-                    outcomes[i] = outcome
+                    outcomes[i] = outcome.arrived() if isinstance(outcome, _Extracted) else outcome
             except BrokenProcessPool:
                 lost.extend(chunk)
     for i in sorted(lost):
         with _pool(1) as pool:
             try:
-                outcomes[i] = pool.submit(_extract_chunk, [work[i]], vocabulary, store).result()[0]
+                outcome = pool.submit(_extract_chunk, [work[i]], vocabulary, store).result()[0]
+                outcomes[i] = outcome.arrived() if isinstance(outcome, _Extracted) else outcome
             except BrokenProcessPool as error:
                 outcomes[i] = _crashed(work[i][0], error)
     return [outcome for outcome in outcomes if outcome is not None]
@@ -249,6 +261,7 @@ class Scanned:
             if isinstance(outcome, InternalError):
                 self.outcomes[index] = outcome
                 continue
+            assert outcome.facts is not None  # arrived
             self.outcomes[index] = outcome.facts
             if self.cache is not None:
                 read = self.reads[index]

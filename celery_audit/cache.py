@@ -4,7 +4,7 @@ project of the last run, keyed by all of its inputs.
 A file's key is the sha256 of its bytes, the build (`runs.build`), the prefilter vocabulary
 (configured names), the file kind and its path: facts are a pure function of those
 (`extract/__init__.py`). Its facts are stored under their own digest (of their
-canonical JSON: `encode`), so the linked project's key is made of facts, not bytes: an
+pickle: `facts_body`), so the linked project's key is made of facts, not bytes: an
 edit that changes no fact changes no linked key. Each file of the cache (`FactCache`)
 is written whole, only when it changed, atomically (temporary file + `os.replace`), so
 two concurrent runs each leave whole files and the last one wins; a keys file naming
@@ -21,14 +21,11 @@ carries this user's signature (signing.py). The keys file is plain JSON.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import hashlib
 import json
 import os
 import pickle
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,67 +37,9 @@ from celery_audit.signing import sign, verify
 if TYPE_CHECKING:
     from celery_audit.model.project import Linked
 
-__all__ = ["CACHE_DIR", "FactCache", "encode", "facts_body", "facts_digest", "file_key"]
+__all__ = ["CACHE_DIR", "FactCache", "facts_body", "facts_digest", "file_key", "unpickled_facts"]
 
-_FORMAT = 6  # bumped whenever the facts change shape: old entries would decode stale
-
-# -- the canonical JSON of facts (their digest) ------------------------------------------
-
-
-def encode(value: object) -> object:
-    """`value` (frozen dataclasses, tuples, dicts with str keys, enums, plain values) as
-    JSON-ready data. Dataclass fields left at their plain default are omitted."""
-    if type(value) in _PLAIN:
-        return value
-    encoder = _ENCODERS.get(type(value))
-    if encoder is None:
-        encoder = _ENCODERS[type(value)] = _encoder(type(value))
-    return encoder(value)
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-_ENCODERS: dict[type, Callable[[Any], object]] = {}
-
-
-def _encoder(cls: type) -> Callable[[Any], object]:
-    """How to encode a value of type `cls` (built once per type: a cold run encodes
-    some 100k dataclass instances)."""
-    plain = _PLAIN
-    if dataclasses.is_dataclass(cls):
-        missing = dataclasses.MISSING
-        plan = [(spec.name, spec.default) for spec in _fields(cls)]
-
-        def from_dataclass(value: Any) -> object:
-            fields = value.__dict__
-            out: dict[str, object] = {}
-            for name, default in plan:
-                item = fields[name]
-                if default is not missing and (item is default or item == default):
-                    continue
-                out[name] = item if type(item) in plain else encode(item)
-            return out
-
-        return from_dataclass
-    if issubclass(cls, enum.Enum):
-        return lambda value: value.value
-    if issubclass(cls, (tuple, list)):
-        return lambda value: [item if type(item) in plain else encode(item) for item in value]
-    if issubclass(cls, dict):
-        return lambda value: {str(name): encode(item) for name, item in value.items()}
-    if issubclass(cls, (str, int, float)):  # subclasses of plain types (not enums)
-        return lambda value: value
-    raise TypeError(f"cannot encode {cls.__name__}")
-
-
-_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
-
-
-def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
-    found = _FIELDS.get(cls)
-    if found is None:
-        found = _FIELDS[cls] = dataclasses.fields(cls)
-    return found
-
+_FORMAT = 7  # bumped whenever the facts change shape: old entries would decode stale
 
 # -- the cache --------------------------------------------------------------------------
 
@@ -113,17 +52,32 @@ def file_key(content: str, source: SourceFile, *, version: str, vocabulary: tupl
     return digest.hexdigest()
 
 
-def facts_digest(facts: FileFacts) -> str:
-    """The sha256 of the facts' canonical JSON, with the build (a class that gained a
-    field must not meet its old pickles): two files with equal facts have equal
-    digests, whatever their bytes."""
-    text = json.dumps([_FORMAT, runs.build(), encode(facts)], separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def facts_body(facts: FileFacts) -> tuple[str, bytes]:
-    """The facts' digest and `facts` as stored (pickled)."""
-    return facts_digest(facts), pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+    """The facts' digest and `facts` as stored (pickled). The digest is the sha256 of
+    the pickle, with the format and the build (a class that gained a field must not
+    meet its old pickles): pickling is deterministic, so facts extracted again come out
+    with the same digest, whatever the bytes they came from. (Were two equal facts ever
+    to pickle differently, say with a string shared in one and copied in the other, the
+    cost would be one linking too many, never a wrong result: unequal facts never share
+    a digest.)"""
+    body = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+    digest = hashlib.sha256(f"{_FORMAT}\x00{runs.build()}\x00".encode())
+    digest.update(body)
+    return digest.hexdigest(), body
+
+
+def facts_digest(facts: FileFacts) -> str:
+    return facts_body(facts)[0]
+
+
+def unpickled_facts(body: bytes) -> FileFacts:
+    """The facts a `facts_body` of this run holds: one an extraction worker made and
+    sent (the facts are sent once, as the cache stores them). Never a body read from
+    disk: those are unpickled only once their signature is checked (`FactCache`)."""
+    facts = pickle.loads(body)
+    if not isinstance(facts, FileFacts):
+        raise TypeError(f"not facts: {type(facts).__name__}")
+    return facts
 
 
 def _read_json(path: Path) -> Any:

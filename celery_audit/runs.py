@@ -89,10 +89,12 @@ _CODE: list[str] = []
 
 
 def build() -> str:
-    """The version, and a fingerprint of celery-audit's own source files (their paths,
-    sizes and modification times): every cache key names it, so that a checkout edited
-    without a new version (an editable install) never meets the facts, projects or
-    outputs of its former code. ~1 ms: one listing of the package."""
+    """The version, the Python it runs on, and a fingerprint of celery-audit's own
+    source files (their paths, sizes and modification times): every cache key names
+    it, so that a checkout edited without a new version (an editable install) never
+    meets the facts, projects or outputs of its former code, nor one Python's those
+    of another (`ast` positions differ between versions; one editable checkout can
+    serve several). ~1 ms: one listing of the package."""
     from celery_audit import __version__  # read now: a test may pretend an upgrade
 
     if not _CODE:
@@ -112,7 +114,7 @@ def build() -> str:
             found = ["unlisted"]
         text = "\n".join(sorted(found)).encode("utf-8", "surrogateescape")
         _CODE.append(f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}")
-    return f"{__version__}+{_CODE[0]}"
+    return f"{__version__}+{sys.implementation.cache_tag}+{_CODE[0]}"
 
 
 def invocation_key(argv: Sequence[str], *, color: bool) -> str:

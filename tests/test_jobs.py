@@ -101,3 +101,29 @@ def test_a_dying_worker_is_an_internal_error(
     )
     # Every other file kept its facts: the report is the one without boom.py.
     assert out == expected[1]
+
+
+def test_workers_send_cached_facts_once_as_their_pickle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a cache, a worker sends each file's facts only as the pickle the cache
+    stores; unpickled on arrival, they give the output of a run without workers, and
+    the cache they fill serves the next run the same output."""
+    root = synthetic_project(tmp_path)
+    expected = _scan(root, "--jobs", "1")
+    arrived: list[str] = []
+    unpickled = celery_audit.audit.unpickled_facts
+
+    def counted(body: bytes):  # type: ignore[no-untyped-def]
+        facts = unpickled(body)
+        arrived.append(facts.source.path)
+        return facts
+
+    monkeypatch.setattr(celery_audit.audit, "unpickled_facts", counted)
+    cached = ["--cache-dir", str(tmp_path / "cache")]
+    for jobs in ("2", "1"):  # cold, with workers; then warm, from the cache they filled
+        result = CliRunner().invoke(
+            main, ["scan", str(root), "--format", "json", "--jobs", jobs, *cached]
+        )
+        assert (result.exit_code, result.stdout, result.stderr) == expected
+    assert len(arrived) == len(set(arrived)) == 123
