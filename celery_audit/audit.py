@@ -89,12 +89,20 @@ def _extract_one(
         return _internal_error(f"extract {source.path}", error)
 
 
+def _extract_list(
+    work: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...], store: bool
+) -> list[_Outcome]:
+    return [_extract_one(source, data, vocabulary, store) for source, data in work]
+
+
 def _extract_chunk(
     chunk: list[tuple[SourceFile, bytes]], vocabulary: tuple[str, ...], store: bool
 ) -> list[_Outcome]:
     """Run in a worker process: the outcomes of a chunk of files, in order; facts that
     were pickled for the cache are sent as that pickle only (`_Extracted.arrived`)."""
-    outcomes = [_extract_one(source, data, vocabulary, store) for source, data in chunk]
+    from celery_audit.extract.python import with_large_stack
+
+    outcomes = with_large_stack(_extract_list, chunk, vocabulary, store)
     return [
         _Extracted(None, o.stored) if isinstance(o, _Extracted) and o.stored is not None else o
         for o in outcomes
@@ -200,7 +208,10 @@ def _extract_many(
     `store`: also make what the cache stores of each file."""
     if jobs > 1 and len(work) > PARALLEL_MIN_FILES:
         return _extract_parallel(work, vocabulary, jobs, store)
-    return [_extract_one(source, data, vocabulary, store) for source, data in work]
+    from celery_audit.extract.python import with_large_stack
+
+    # Every file in one thread with a stack deep enough for any tree (extract/python).
+    return with_large_stack(_extract_list, work, vocabulary, store)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from celery_audit.extract.errors import SourceError
 from celery_audit.extract.python.table import build_table
 from celery_audit.model.facts import PythonFacts, Span
 
-__all__ = ["SourceError", "decode", "extract_python", "needs_deep_pass"]
+__all__ = ["SourceError", "decode", "extract_python", "needs_deep_pass", "with_large_stack"]
 
 
 @functools.cache
@@ -50,10 +50,12 @@ def _prefilter() -> re.Pattern[str]:
 # than the default recursion limit allows (a long `elif` chain, a long `a + b + ...`).
 # Python's parser (at its default limits) bounds how deep a tree can be, so both run in
 # a thread whose stack holds any tree it accepts, with a recursion limit to match. The
-# limit is per process: one such thread at a time.
+# limit is per process: one such thread at a time. Starting one costs ~1 ms (as much as
+# analysing a small file), so whoever extracts many files runs them all in one.
 _STACK_BYTES = 256 * 1024 * 1024
 _RECURSION_LIMIT = 50_000
 _stack_lock = threading.Lock()
+_large_stack = threading.local()  # `inside` is set in such a thread
 
 _T = TypeVar("_T")
 
@@ -89,6 +91,22 @@ def decode(data: bytes) -> str:
 
 
 def _parse(text: str) -> ast.Module:
+    """The tree of `text`, parsed at the recursion limit of the code that asked for the
+    large stack, if it is one: that limit bounds how deep a tree can be, and so what
+    the analysis must hold (a 20,000-term `a + b + ...` is "nested too deeply"
+    whether or not its file is extracted in a batch)."""
+    outer = getattr(_large_stack, "outer_limit", None)
+    if outer is None:
+        return _parse_at_limit(text)
+    inner = sys.getrecursionlimit()
+    sys.setrecursionlimit(outer)
+    try:
+        return _parse_at_limit(text)
+    finally:
+        sys.setrecursionlimit(inner)
+
+
+def _parse_at_limit(text: str) -> ast.Module:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes is not ours
@@ -106,14 +124,19 @@ def _parse(text: str) -> ast.Module:
         raise SourceError(f"cannot parse: {error}", Span(1)) from None
 
 
-def _with_large_stack(function: Callable[..., _T], *args: object) -> _T:
+def with_large_stack(function: Callable[..., _T], *args: object) -> _T:
     """`function(*args)` run in a thread with a large stack and a high recursion
-    limit; its exception, if any, is raised here. Where the platform refuses such a
-    thread, the call runs here, with the limits in force."""
+    limit (here, when this already is one); its exception, if any, is raised here.
+    Where the platform refuses such a thread, the call runs here, with the limits in
+    force."""
+    if getattr(_large_stack, "inside", False):
+        return function(*args)
     outcome: list[_T] = []
     failure: list[BaseException] = []
 
     def run() -> None:
+        _large_stack.inside = True
+        _large_stack.outer_limit = limit
         try:
             outcome.append(function(*args))
         except BaseException as error:  # handed over to the calling thread
@@ -158,7 +181,7 @@ def extract_python(data: bytes, vocabulary: tuple[str, ...] = ()) -> PythonFacts
     `partial` facts."""
     text = decode(data)
     tree = _parse(text)
-    return _with_large_stack(_analyse, text, tree, vocabulary)
+    return with_large_stack(_analyse, text, tree, vocabulary)
 
 
 def _analyse(text: str, tree: ast.Module, vocabulary: tuple[str, ...]) -> PythonFacts:
