@@ -1506,7 +1506,7 @@ def link(
         graph.edges,
         settings,
         linker.import_root,
-        {key: tuple(u.ref.dotted for u in fn.uses) for key, fn in linker.functions.items()},
+        linker.functions,
         {
             path: (linker.resolver.aliases[path], linker.alias_importers.get(path, set()))
             for path in sorted({c.sent_name.rpartition(".")[0] for c in call_sites if c.sent_name})

@@ -10,7 +10,6 @@ docs/design.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from celery_audit.model.facts import Binding, Import, ModuleTable, Ref
@@ -42,6 +41,18 @@ class Target:
         return self.name
 
 
+def _module_parts(path: str) -> list[str]:
+    """The parts of a root-relative POSIX path with the file's suffix dropped
+    (`pkg/tasks.py` -> pkg, tasks); as pathlib would give them, without its cost
+    (linking splits every path of the project)."""
+    parts = path.split("/")
+    name = parts[-1]
+    dot = name.rfind(".")
+    if 0 < dot < len(name) - 1:
+        parts[-1] = name[:dot]
+    return parts
+
+
 def path_aliases(names: dict[str, str]) -> dict[str, str]:
     """Other dotted names each module is importable under: its path from the scanned
     root with any of the non-package folders above its import root (`src.shop.tasks`
@@ -50,7 +61,7 @@ def path_aliases(names: dict[str, str]) -> dict[str, str]:
     taken = set(names.values())
     aliases: dict[str, str] = {}
     for path, name in names.items():
-        parts = list(PurePosixPath(path).with_suffix("").parts)
+        parts = _module_parts(path)
         if parts[-1] == "__init__":
             parts.pop()
         own = name.count(".") + 1
@@ -74,11 +85,11 @@ def module_names(paths: list[str], root_packages: tuple[str, ...] = ()) -> dict[
     present = set(paths)
     names = {}
     for path in paths:
-        parts = list(PurePosixPath(path).with_suffix("").parts)
+        parts = _module_parts(path)
         if parts[-1] == "__init__":
             parts.pop()
         # Drop leading folders that are not packages.
-        start = len(parts) - 1 if PurePosixPath(path).name != "__init__.py" else len(parts)
+        start = len(parts) - 1 if path.rpartition("/")[2] != "__init__.py" else len(parts)
         while start > 0 and "/".join([*parts[:start], "__init__.py"]) in present:
             start -= 1
         dotted = (

@@ -10,11 +10,11 @@ crashes the worker), else its `celery` attribute, else for a package the submodu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from celery_audit.celery_names import listed_modules
-from celery_audit.model.facts import Ref
+from celery_audit.model.facts import FunctionFacts, Ref
 from celery_audit.model.project import CeleryApp, Edge, FlaskApp, Setting, Task, WorkerCommand
 from celery_audit.resolve import Resolver, Target
 
@@ -44,10 +44,10 @@ class WorkerLinker:
         edges: Iterable[Edge],
         settings: Iterable[Setting],
         roots: dict[str, str],
-        calls_of: dict[tuple[str, str], tuple[str, ...]],
+        functions: Mapping[tuple[str, str], FunctionFacts],
         sent_through: dict[str, tuple[str, set[str]]] | None = None,
     ) -> None:
-        self.calls_of = calls_of  # (module, function) -> global names its body reads
+        self.functions = functions  # (module, qualname) -> the function's facts
         # Another dotted path of a task module that dispatches go through: that path ->
         # (the module, the modules importing the path).
         self.sent_through = sent_through or {}
@@ -214,8 +214,10 @@ class WorkerLinker:
                         loaded.update(
                             filter(None, (self.resolver.imported_module(mod, i) for i in imports))
                         )
+                function = self.functions.get((owner, qualname))
                 following += [
-                    (owner, use, qualname) for use in self.calls_of.get((owner, qualname), ())
+                    (owner, use.ref.dotted, qualname)
+                    for use in (function.uses if function is not None else ())
                 ]
             pending = following
         return loaded
