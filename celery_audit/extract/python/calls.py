@@ -55,6 +55,7 @@ class _Body:
     status_reads: list[int] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)  # var -> call chain assigned
     bound: dict[str, tuple[str, str]] = field(default_factory=dict)  # var -> (receiver, method)
+    dispatched: bool = False  # a dispatch was met in this body (its lambdas included)
 
 
 def _bound_dispatch(value: ast.expr) -> tuple[str, str] | None:
@@ -152,6 +153,8 @@ class DispatchGatherer:
     def _add(self, node: ast.Call, dispatch: Dispatch) -> None:
         self._by_node[id(node)] = len(self.dispatches)
         self.dispatches.append(dispatch)
+        if self._bodies:
+            self._bodies[-1].dispatched = True
 
     def call(self, node: ast.Call) -> None:
         func = node.func
@@ -271,8 +274,10 @@ class DispatchGatherer:
     def _id_sources(self, expr: ast.AST, body: _Body) -> set[int]:
         """Dispatch indices whose result id `expr` carries."""
         found: set[int] = set()
-        if not (body.results or body.carriers or self._by_node):
-            return found  # nothing to carry yet: no need to walk the expression
+        if not (body.results or body.carriers or body.dispatched):
+            # Nothing to carry yet: no need to walk the expression. (A dispatch inside
+            # it was met in this body, before the expression is looked at.)
+            return found
         carriers = body.carriers
         for node in ast.walk(expr):
             kind = type(node)
