@@ -27,11 +27,6 @@ from celery_audit.levels import FAIL_ON
 from celery_audit.model.findings import Severity
 from celery_audit.runs import existence
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 FILE_NAME = "pyproject.toml"
 TABLE = "tool.celery-audit"
 KEYS = (
@@ -170,6 +165,12 @@ def load(
 
 
 def _read(path: Path) -> dict[str, Any]:
+    # Imported here: a project without a pyproject.toml never needs it (~10 ms).
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+
     where = display(path)
     try:
         with path.open("rb") as handle:
