@@ -8,6 +8,7 @@ what each dispatch calls, which functions serve HTTP, the import graph and its c
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -164,18 +165,31 @@ class _Linker:
         self.options = options
         self.facts = sorted(facts, key=lambda f: f.source.path)
         python = {f.source.path: f.python for f in self.facts if f.python is not None}
-        self.paths = module_names(sorted(python), root_packages)
-        self.file_of = {name: path for path, name in self.paths.items()}
-        self.py: dict[str, PythonFacts] = {self.paths[p]: f for p, f in python.items()}
+        natural = module_names(sorted(python), root_packages)
         # The folder each module's dotted name starts from: separate projects in one
         # scan (a monorepo) have separate import roots.
-        self.import_root = {name: _import_root(path, name) for path, name in self.paths.items()}
+        roots = {path: _import_root(path, name) for path, name in natural.items()}
+        # Two projects of a monorepo may have modules of the same name (`app.tasks` in
+        # services/api and in services/worker): the first keeps it, the others are
+        # known by their path from the scanned root (`services.worker.app.tasks`), and
+        # their own project's imports of the name still find them (`Resolver.local`).
+        self.paths = _distinct_names(natural)
+        self.natural = {
+            key: natural[path] for path, key in self.paths.items() if key != natural[path]
+        }
+        self.file_of = {name: path for path, name in self.paths.items()}
+        self.py: dict[str, PythonFacts] = {self.paths[p]: f for p, f in python.items()}
+        self.import_root = {self.paths[path]: root for path, root in roots.items()}
         packages = {self.paths[p] for p in python if p.endswith("__init__.py")}
         self.resolver = Resolver(
             {m: f.table for m, f in self.py.items()},
             packages,
             path_aliases(self.paths),
             _shadowing({m: f for m, f in self.py.items() if m not in packages}),
+            local={
+                (roots[p], natural[p]): key for p, key in self.paths.items() if key != natural[p]
+            },
+            roots=self.import_root,
         )
         # Other dotted paths modules are actually imported under, and by whom.
         self.alias_importers: dict[str, set[str]] = {}  # other path -> importing modules
@@ -735,7 +749,8 @@ class _Linker:
                 provided.append(
                     Evidence(file, inner.span, f"decorator @{inner.text} pushes an app context")
                 )
-        name = name_kw.value if explicit and name_kw else f"{owner_module}.{owner_func}"
+        derived = f"{self.natural.get(owner_module, owner_module)}.{owner_func}"
+        name = name_kw.value if explicit and name_kw else derived
         other_names = (
             () if explicit else self._other_names(module, owner_module, owner_func, app, name)
         )
@@ -1390,6 +1405,51 @@ def _is_function(target: Target | None) -> bool:
     )
 
 
+def _started_in(file: str, workdir: str | None) -> str | None:
+    """The root-relative folder a command in `file` runs in: the file's own folder, or
+    the relative `--workdir`/`cd` below it; None when that leaves the scanned root or
+    is not known statically."""
+    folder = posixpath.dirname(file)
+    if workdir:
+        if workdir.startswith(("/", "~", "$")):
+            return None
+        folder = posixpath.normpath(posixpath.join(folder, workdir))
+        if folder == ".":
+            folder = ""
+        if folder.startswith(".."):
+            return None
+    return folder
+
+
+def _distinct_names(natural: dict[str, str]) -> dict[str, str]:
+    """Each path's module key: its dotted name (`natural`), unless a path sorted
+    before it has that name; then its dotted path from the scanned root, made of
+    identifiers and unique (`services.worker.app.tasks`)."""
+    taken = set(natural.values())
+    seen: set[str] = set()
+    keys: dict[str, str] = {}
+    for path in sorted(natural):
+        if natural[path] not in seen:
+            seen.add(natural[path])
+            keys[path] = natural[path]
+            continue
+        parts = path.split("/")
+        parts[-1] = parts[-1].rsplit(".", 1)[0]
+        if parts[-1] == "__init__":
+            parts.pop()
+        key = ".".join(_identifier(part) for part in parts)
+        while key in taken:
+            key += "_"
+        taken.add(key)
+        keys[path] = key
+    return keys
+
+
+def _identifier(part: str) -> str:
+    name = re.sub(r"\W", "_", part)
+    return name if name and not name[0].isdigit() else f"_{name}"
+
+
 def _import_root(path: str, module: str) -> str:
     """`modern` for modern/tracker/tasks.py imported as tracker.tasks."""
     folders = path.split("/")[:-1]
@@ -1531,7 +1591,7 @@ def link(
                 settings=w.settings,
             )
             if w.app_target and "$" not in w.app_target:  # `-A $CELERY_APP`: not knowable
-                found = worker_linker.resolve(w.app_target)
+                found = worker_linker.resolve(w.app_target, _started_in(f.source.path, w.workdir))
                 command = dataclasses.replace(
                     command,
                     app=found.app,

@@ -111,9 +111,18 @@ class Resolver:
         packages: set[str],
         aliases: dict[str, str] | None = None,
         shadowed: frozenset[str] = frozenset(),
+        *,
+        local: dict[tuple[str, str], str] | None = None,
+        roots: dict[str, str] | None = None,
     ) -> None:
         self.tables = tables
         self.packages = packages
+        # Modules whose dotted name another project of the scan has (a monorepo's two
+        # `app.tasks`): by (import root, dotted name), the key they are known by. An
+        # import of the name from their own import root (`roots`: each module's) means
+        # them.
+        self.local = local or {}
+        self.roots = roots or {}
         # Other dotted names a module is importable under (`src.shop.tasks` for
         # `shop.tasks` from the repository root): imports through them resolve to it.
         self.aliases = aliases or {}
@@ -170,11 +179,29 @@ class Resolver:
             path = path.rpartition(".")[0]
         return None
 
-    def canonical(self, name: str) -> str | None:
-        """The project module `name` denotes, under its own or another dotted path."""
+    def canonical(self, name: str, importer: str | None = None) -> str | None:
+        """The project module `name` denotes, under its own or another dotted path;
+        `importer`: the module whose import names it (its own project's module of that
+        name, if there is one, comes first)."""
+        if self.local and importer is not None:
+            found = self.local.get((self.roots.get(importer, ""), name))
+            if found is not None:
+                return found
         if name in self.tables:
             return name
         return self.aliases.get(name)
+
+    def localized(self, dotted: str, root: str) -> str:
+        """`dotted` as the project at import `root` means it: its longest prefix that
+        is a module of that project known by another key, replaced by the key."""
+        if self.local:
+            prefix = dotted
+            while prefix:
+                found = self.local.get((root, prefix))
+                if found is not None:
+                    return found + dotted[len(prefix) :]
+                prefix = prefix.rpartition(".")[0]
+        return dotted
 
     def absolute(self, module: str, imp: Import) -> str:
         """The absolute module an import statement names (relative ones resolved)."""
@@ -196,12 +223,12 @@ class Resolver:
         base = self.absolute(module, imp)
         if imp.name is not None:
             candidate = f"{base}.{imp.name}" if base else imp.name
-            found = self.canonical(candidate)
+            found = self.canonical(candidate, module)
             if found is not None:
                 return found
         name = base
         while name:
-            found = self.canonical(name)
+            found = self.canonical(name, module)
             if found is not None:
                 return found
             name = name.rpartition(".")[0]
@@ -284,17 +311,17 @@ class Resolver:
         if self._shadowed(imp):
             return Target("external", candidate)
         if imp.name is None:
-            module_ = self.canonical(candidate)
+            module_ = self.canonical(candidate, module)
             if module_ is not None:
                 return Target("module", module_, module_)
             if candidate in self.namespaces:
                 return Target("namespace", candidate)
             return Target("external", candidate)
         base = self.absolute(module, imp)
-        module_ = self.canonical(candidate)
+        module_ = self.canonical(candidate, module)
         if module_ is not None:
             return Target("module", module_, module_)
-        base_module = self.canonical(base)
+        base_module = self.canonical(base, module)
         if base_module is not None:
             found = self.resolve_name(base_module, imp.name, "", depth + 1)
             if found is not None:

@@ -90,7 +90,12 @@ class WorkerLinker:
             problem=f"`{text}` names `{name}`, which is not a Celery app", module=module
         )
 
-    def resolve(self, text: str) -> Resolution:
+    def resolve(self, text: str, folder: str | None = None) -> Resolution:
+        """What `-A text` loads, for a worker started in `folder` (root-relative; None:
+        unknown): of two projects with a module of that name, the one it is run in."""
+        if folder is not None:
+            head, sep, tail = text.partition(":")
+            text = self.resolver.localized(head, self._root_of(folder)) + sep + tail
         # `-A src.shop.celery_app`, run from the repository root: the same module.
         head, sep, tail = text.partition(":")
         alias = self.resolver.through_alias(head)
@@ -142,6 +147,16 @@ class WorkerLinker:
         candidates = sorted(a for a, app in self.apps.items() if self.roots.get(app.module) == root)
         return candidates[0] if len(candidates) == 1 else None
 
+    def _root_of(self, folder: str) -> str:
+        """The deepest import root at or above `folder`."""
+        found = ""
+        for root in set(self.roots.values()):
+            if (not root or folder == root or folder.startswith(root + "/")) and len(root) > len(
+                found
+            ):
+                found = root
+        return found
+
     # -- what the worker imports -------------------------------------------------------
 
     def imported_by(self, command: WorkerCommand, resolution: Resolution) -> set[str]:
@@ -150,15 +165,19 @@ class WorkerLinker:
         --include; importing a module also runs its packages' __init__."""
         app = self.apps[resolution.app] if resolution.app else None
         roots = [resolution.module] if resolution.module else []
+        listed = list(command.include)
         if app is not None:
-            roots += [app.module, *app.include, *app.imports]
+            roots.append(app.module)
+            listed += [*app.include, *app.imports]
             # Celery imports each package, then its `tasks` module (if there is one).
-            roots += [m for package in app.autodiscover for m in (package, f"{package}.tasks")]
+            listed += [m for package in app.autodiscover for m in (package, f"{package}.tasks")]
             root = self.roots.get(app.module, "")
             for setting in self.settings:
                 if setting.root == root and setting.key in ("imports", "include"):
-                    roots += listed_modules(setting.value, setting.literal)
-        roots += list(command.include)
+                    listed += listed_modules(setting.value, setting.literal)
+        # Names as the app's own project means them.
+        project = self.roots.get(app.module if app is not None else resolution.module or "", "")
+        roots += [self.resolver.localized(name, project) for name in listed]
         return self.closure_of(roots)
 
     def closure_of(self, modules: Iterable[str]) -> set[str]:

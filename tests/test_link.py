@@ -351,3 +351,28 @@ def test_dispatches_bound_before_they_are_called_and_look_alikes(tmp_path: Path)
         ("shop/views.py", 12, "delay", "shop.tasks.send_email"),
         ("shop/views.py", 14, "apply_async", "shop.tasks.export"),
     ]
+
+
+def test_two_projects_with_the_same_package_name_are_both_analysed() -> None:
+    """services/api/app and services/thumbnails/app: `app.tasks` is the api's module in
+    the api and the thumbnails' module there. Neither project's modules are dropped,
+    task names are derived from the names their own worker imports, and each worker's
+    `-A app.tasks` is its own project's app."""
+    from conftest import FIXTURES
+
+    project = audit(FIXTURES / "resolve_monorepo_same_names", settings=Settings()).project
+    thumbnails = "services.thumbnails.app.tasks"
+    assert {(t.file, t.name, t.app) for t in project.tasks} == {
+        ("services/api/app/tasks.py", "app.tasks.send_receipt", "app.tasks.celery"),
+        ("services/api/app/tasks.py", "app.tasks.ping", "app.tasks.celery"),
+        ("services/thumbnails/app/tasks.py", "app.tasks.resize", f"{thumbnails}.celery"),
+        ("services/thumbnails/app/tasks.py", "app.tasks.ping", f"{thumbnails}.celery"),
+    }
+    assert {(c.file, c.task) for c in project.call_sites} == {
+        ("services/api/app/views.py", "app.tasks.send_receipt"),
+        ("services/thumbnails/app/jobs.py", f"{thumbnails}.resize"),
+    }
+    assert {(w.file, w.app, w.problem) for w in project.worker_commands} == {
+        ("services/api/Procfile", "app.tasks.celery", None),
+        ("services/thumbnails/Procfile", f"{thumbnails}.celery", None),
+    }
