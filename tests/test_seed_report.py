@@ -131,3 +131,16 @@ def test_json_has_every_schema_key_and_is_byte_identical() -> None:
 def test_dot_renders_the_same_graph() -> None:
     text = _scan("dot")
     assert '"resources" -> "workers";' in text and '"workers" -> "app" [style=dashed];' in text
+
+
+def test_the_recommendation_gives_a_variant_its_own_fix() -> None:
+    """CA502 for a worker that imports the task module by another dotted path than the
+    dispatches: the fix is to import it by one path, not the rule's "add it to include"
+    (nor the rule's example of that)."""
+    text = _scan("markdown", FIXTURES / "resolve_two_import_paths")
+    broken = text.split("### 1. Fix What Is Broken", 1)[1].split("### 2.", 1)[0]
+    assert (
+        "**CA502 tasks-not-discovered** ([Procfile:2](Procfile#L2)): Import the task module by one dotted path everywhere"
+        in broken
+    )
+    assert "include=" not in broken

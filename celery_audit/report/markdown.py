@@ -207,13 +207,21 @@ def _recommendation(project: Project, report: Report) -> list[str]:
     lines += ["### 1. Fix What Is Broken"]
     if not problems:
         lines.append("- No errors or warnings.")
-    ordered = sorted(problems, key=lambda f: (-f.severity.rank, f.code))
-    for code, group in groupby(ordered, key=lambda f: f.code):
+    # By rule, and within a rule by fix: a variant of what a rule detects carries its
+    # own fix (the rule's comes first, with the rule's example).
+    def fix_of(finding: Finding) -> str:
+        return finding.fix or BY_CODE[finding.code].fix
+
+    ordered = sorted(
+        problems,
+        key=lambda f: (-f.severity.rank, f.code, fix_of(f) != BY_CODE[f.code].fix, fix_of(f)),
+    )
+    for (code, fix), group in groupby(ordered, key=lambda f: (f.code, fix_of(f))):
         items = sorted(group, key=Finding.sort_key)
         rule = BY_CODE[code]
         places = ", ".join(link(i.file, i.span.line) for i in items)
-        lines.append(f"- **{rule.code} {rule.name}** ({places}): {rule.fix}")
-        example = _use_instead(rule.doc)
+        lines.append(f"- **{rule.code} {rule.name}** ({places}): {fix}")
+        example = _use_instead(rule.doc) if fix == rule.fix else None
         if example:
             lines.append("")
             lines.extend("  " + line if line else "" for line in example.splitlines())
