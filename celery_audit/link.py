@@ -147,6 +147,7 @@ class _AppDraft:
     imports: list[str] = field(default_factory=list)
     autodiscover: list[str] = field(default_factory=list)
     context_base: str | None = None
+    request_base: str | None = None  # its task class pushes a request context too
     set_default: bool = False
     config: list[Evidence] = field(default_factory=list)
     backend: str | None = None
@@ -437,6 +438,9 @@ class _Linker:
                 base = self._context_class(module, kw.value, creation.scope)
                 if base:
                     draft.context_base = base
+                    draft.request_base = self._context_class(
+                        module, kw.value, creation.scope, request=True
+                    )
             if kw.name in ("include", "imports", "backend", "broker", "task_cls", "config_source"):
                 draft.config.append(
                     Evidence(self.file_of[module], creation.span, f"{kw.name}={kw.value}")
@@ -468,6 +472,9 @@ class _Linker:
             base = self._context_class(module, step.args[0], step.target.scope)
             if base:
                 draft.context_base = base
+                draft.request_base = self._context_class(
+                    module, step.args[0], step.target.scope, request=True
+                )
         elif action == "autodiscover_tasks":
             for arg in step.args:
                 name, is_keyword, value = arg.partition("=")
@@ -489,9 +496,12 @@ class _Linker:
         where = f"{step.target.dotted}.{action}"
         draft.config.append(Evidence(self.file_of[module], step.span, where))
 
-    def _context_class(self, module: str, text: str, scope: str) -> str | None:
+    def _context_class(
+        self, module: str, text: str, scope: str, *, request: bool = False
+    ) -> str | None:
         """The qualified name of the task base class `text` names, when that class
-        pushes an app context in `__call__` (itself or through its bases)."""
+        pushes an app context (`request`: a request context) in `__call__` (itself or
+        through its bases)."""
         if ":" in text:  # task_cls="pkg.module:ContextTask"
             mod, _, attr = text.partition(":")
             target = self.resolver.resolve_name(mod, attr) if self.resolver.is_module(mod) else None
@@ -499,15 +509,19 @@ class _Linker:
             target = self.resolve(module, Ref(text, scope))
         if target is None:
             return None
-        return target.name if self._pushes_context(target) else None
+        return target.name if self._pushes_context(target, request=request) else None
 
-    def _pushes_context(self, target: Target, depth: int = 0) -> bool:
+    def _pushes_context(self, target: Target, depth: int = 0, *, request: bool = False) -> bool:
+        """Whether the task class `target` pushes an app context (`request`: a request
+        context) in `__call__`, itself or through its bases."""
         if target.name in CONTEXT_TASK_BASES:
-            return True
+            return not request
         if target.kind == "member" and target.member == "Task":
             # `class Once(celery.Task)`: the app's task class, whatever it was set to.
             draft = self._drafts.get(target.base)
-            return draft is not None and draft.context_base is not None
+            if draft is None:
+                return False
+            return (draft.request_base if request else draft.context_base) is not None
         if (
             depth > 8
             or target.kind != "def"
@@ -518,13 +532,15 @@ class _Linker:
         module = target.module or ""
         cls_qualname = target.name[len(module) + 1 :]
         call = self.functions.get((module, f"{cls_qualname}.__call__"))
-        if call is not None and call.pushes_context:
+        if call is not None and (call.pushes_request_context if request else call.pushes_context):
             return True
         if call is not None and not any(
             u.ref.dotted == "super" or u.ref.dotted.endswith(".__call__") for u in call.uses
         ):
             return False  # its own __call__ never reaches the base's
-        return any(self._pushes_context(base, depth + 1) for base in self._bases(target))
+        return any(
+            self._pushes_context(base, depth + 1, request=request) for base in self._bases(target)
+        )
 
     # -- tasks -------------------------------------------------------------------------
 
@@ -581,14 +597,20 @@ class _Linker:
             )
             file = self.file_of[cls_module]
             provided = []
+            in_request = False
             for base in cls.bases:
                 resolved = self.resolve(cls_module, base)
                 if resolved is not None and self._pushes_context(resolved):
+                    request = self._pushes_context(resolved, request=True)
+                    in_request = in_request or request
+                    kind = "a request" if request else "an app"
                     provided.append(
-                        Evidence(file, cls.span, f"base={base.dotted} pushes an app context")
+                        Evidence(file, cls.span, f"base={base.dotted} pushes {kind} context")
                     )
             run = self.functions.get((cls_module, f"{cls_qualname}.run"))
             needs_app, needs_request = self._needs(cls_module, run, objects) if run else ([], [])
+            if in_request:
+                needs_request = []
             states = self._states_set(cls_module, f"{cls_qualname}.run")
             signal = self._signal_contexts().get(self.import_root[cls_module], ())
             found[target.name] = Task(
@@ -735,6 +757,7 @@ class _Linker:
         renamed_by = None
         owner_module, owner_func = module, func
         provided: list[Evidence] = []
+        requests: list[Evidence] = []  # what runs the task inside a request context
         for inner in fn.decorators[index + 1 :]:
             wrapper = self._wrapper_of(module, inner)
             if wrapper is None:
@@ -746,8 +769,9 @@ class _Linker:
                 owner_module, owner_func = wrapper_module, wrapper_name
             inner_fn = self.functions.get((wrapper_module, wrapper_qualname))
             if inner_fn is not None and inner_fn.pushes_context:
-                provided.append(
-                    Evidence(file, inner.span, f"decorator @{inner.text} pushes an app context")
+                kind = "a request" if inner_fn.pushes_request_context else "an app"
+                (requests if inner_fn.pushes_request_context else provided).append(
+                    Evidence(file, inner.span, f"decorator @{inner.text} pushes {kind} context")
                 )
         derived = f"{self.natural.get(owner_module, owner_module)}.{owner_func}"
         name = name_kw.value if explicit and name_kw else derived
@@ -757,7 +781,11 @@ class _Linker:
         base_kw = kw.get("base")
         if base_kw is not None:
             base = self._context_class(module, base_kw.value, fn.qualname)
-            if base:
+            if base and self._context_class(module, base_kw.value, fn.qualname, request=True):
+                requests.append(
+                    Evidence(file, decorator.span, f"base={base_kw.value} pushes a request context")
+                )
+            elif base:
                 provided.append(
                     Evidence(file, decorator.span, f"base={base_kw.value} pushes an app context")
                 )
@@ -770,15 +798,20 @@ class _Linker:
         with_base = [d for d in bound if d.context_base]
         # `base=` replaces the app's task class: its context counts only through `base=`.
         if with_base and len(with_base) == len(bound) and base_kw is None:
+            in_request = all(d.request_base for d in with_base)
             for draft in with_base:
-                provided.append(
+                (requests if in_request else provided).append(
                     Evidence(self.file_of[draft.obj.module], draft.obj.span,
-                             f"app {draft.obj.qualname} runs tasks with {draft.context_base}")
+                             f"app {draft.obj.qualname} runs tasks with {draft.context_base}"
+                             + (" (in a request context)" if in_request else ""))
                 )  # fmt: skip
         for push in fn.pushes_context:
             provided.append(Evidence(file, fn.span, f"with {push.dotted}.app_context()"))
         provided.extend(self._signal_contexts().get(self.import_root[module], ()))
         needs_app, needs_request = self._needs(module, fn, objects)
+        if requests:  # a request context is an app context too
+            needs_request = []
+            provided += requests
         states = self._states_set(module, fn.qualname)
         return Task(
             qualname=f"{module}.{fn.qualname}",

@@ -193,7 +193,9 @@ class FunctionFacts:
     """A function or method: decorators, the global names it reads, context it pushes.
 
     `qualname` is `func`, `Class.method` or `outer.inner`. `pushes_context` lists the
-    receivers of `with X.app_context():` / `X.app_context().push()` in the body.
+    receivers of `with X.app_context():` / `X.app_context().push()` in the body (and of
+    request contexts, which push an app context too); `pushes_request_context`: one of
+    them is a request context (`X.test_request_context()`, `X.request_context(env)`).
     """
 
     qualname: str
@@ -205,6 +207,7 @@ class FunctionFacts:
     params: tuple[str, ...] = ()
     is_method: bool = False
     self_uses: tuple[str, ...] = ()  # `task` for `self.task(...)` in a method (or nested)
+    pushes_request_context: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,11 @@
 
 ## What it does
 Reports tasks whose body reads `flask.request`, `flask.session`, `flask.flash` or
-flask-login's `current_user`.
+flask-login's `current_user`. Reads inside a request context the task pushes itself
+(`with app.test_request_context(...):`), or that its task class pushes around every run
+(the app's `Task`, `base=`, a decorator), are not reported: there the request is one
+the code set up on purpose, a `base_url` for absolute links or a session for the
+language of a mail.
 
 ## Why is this bad?
 A worker has no HTTP request. Even with an app context pushed, these raise
@@ -24,6 +28,11 @@ def audit_login(remote_addr, user_id):
 
 audit_login.delay(request.remote_addr, current_user.id)
 ```
+
+## Known problems
+A task class that pushes a request context only under a condition (Indico's
+`if getattr(self, "request_context", False):`, set per task with
+`@celery.task(request_context=True)`) counts as pushing it for every task.
 """
 
 from __future__ import annotations

@@ -45,6 +45,8 @@ class _Frame:
     # (dotted name, node, in a context) of every name read
     uses: list[tuple[str, ast.AST, bool]] = field(default_factory=list)
     pushes: list[Ref] = field(default_factory=list)
+    pushes_request: bool = False  # one of the pushes is a request context
+    request_contexts: set[str] = field(default_factory=set)  # `ctx = app.test_request_context()`
     inner: set[str] = field(default_factory=set)  # nested defs: locals of this frame
     context_depth: int = 0
     pushed_for_rest: bool = False
@@ -65,6 +67,19 @@ def _receiver_text(node: ast.expr) -> str | None:
         if callee is not None:
             return f"{callee}()"
     return None
+
+
+REQUEST_CONTEXT_METHODS = frozenset({"test_request_context", "request_context"})
+
+
+def _is_request_context(expr: ast.expr) -> bool:
+    """`app.test_request_context(...)` / `app.request_context(environ)`: a request
+    context (which pushes an app context too)."""
+    return (
+        type(expr) is ast.Call
+        and type(expr.func) is ast.Attribute
+        and expr.func.attr in REQUEST_CONTEXT_METHODS
+    )
 
 
 def _context_receiver(expr: ast.expr) -> str | None:
@@ -241,6 +256,7 @@ class FunctionGatherer:
                     decorators=frame.decorators,
                     uses=uses,
                     pushes_context=tuple(frame.pushes),
+                    pushes_request_context=frame.pushes_request,
                     params=tuple(frame.params),
                     is_method=frame.is_method,
                     self_uses=self_uses,
@@ -271,6 +287,8 @@ class FunctionGatherer:
             for target in node.targets:
                 if type(target) is ast.Name:
                     self._frame.contexts[target.id] = receiver
+                    if _is_request_context(node.value):
+                        self._frame.request_contexts.add(target.id)
 
     def lambda_(self, node: ast.Lambda) -> None:
         if self._frame is not None:
@@ -315,6 +333,7 @@ class FunctionGatherer:
             receiver = _context_receiver(item.context_expr)
             if receiver is not None:
                 frame.pushes.append(Ref(receiver, frame.qualname))
+                frame.pushes_request |= _is_request_context(item.context_expr)
                 entered += 1
         frame.context_depth += entered
         return entered
@@ -333,14 +352,18 @@ class FunctionGatherer:
         method = func.attr
         if method == "push" and type(func.value) is ast.Name:
             receiver = frame.contexts.get(func.value.id)
+            request = func.value.id in frame.request_contexts
         elif method == "push":
             receiver = _context_receiver(func.value)
+            request = _is_request_context(func.value)
         elif method == "enter_context" and len(node.args) + len(node.keywords) == 1:
             first = source_args(node)[0]
             value = first.value if type(first) in (ast.keyword, ast.Starred) else first  # type: ignore[union-attr]
             receiver = _context_receiver(value)  # type: ignore[arg-type]
+            request = _is_request_context(value)  # type: ignore[arg-type]
         else:
             return
         if receiver is not None:
             frame.pushes.append(Ref(receiver, frame.qualname))
+            frame.pushes_request |= request
             frame.pushed_for_rest = True
