@@ -207,6 +207,7 @@ def _recommendation(project: Project, report: Report) -> list[str]:
     lines += ["### 1. Fix What Is Broken"]
     if not problems:
         lines.append("- No errors or warnings.")
+
     # By rule, and within a rule by fix: a variant of what a rule detects carries its
     # own fix (the rule's comes first, with the rule's example).
     def fix_of(finding: Finding) -> str:
