@@ -164,3 +164,32 @@ def setup(sender, **kwargs):
         ("refresh", "dict(priority=3, expires=25)"),
         ("ping.s()", "dict(**OPTIONS)"),
     ]
+
+
+def test_lambda_parameters_are_not_the_function_s() -> None:
+    """A lambda in a decorator or in the body binds names inside the body, but its
+    parameters are not the function's: `self` stays the first parameter of a bound task
+    (a method's first parameter is the instance its `self.x` reads are on)."""
+    facts = extract_python(
+        b"from app import celery\n\n"
+        b"@celery.task(bind=True, retry_if=lambda error, *rest, **named: True)\n"
+        b"def sync(self, order_id):\n"
+        b"    key = sorted([order_id], key=lambda item: item)\n"
+        b"    self.retry(countdown=5)\n"
+    )
+    (sync,) = facts.functions
+    assert sync.params == ("self", "order_id")
+    assert {use.ref.dotted for use in sync.uses} == {"sorted"}  # not item, rest or named
+
+
+def test_a_lambda_in_a_method_s_decorator_keeps_the_instance() -> None:
+    facts = extract_python(
+        b"from celery import Task\n\n"
+        b"class Reports(Task):\n"
+        b"    @cached(key=lambda report, week: week)\n"
+        b"    def weekly(self, week):\n"
+        b"        return self.render(week)\n"
+    )
+    (weekly,) = [f for f in facts.functions if f.qualname == "Reports.weekly"]
+    assert weekly.params == ("self", "week")
+    assert weekly.self_uses == ("render",)

@@ -122,8 +122,9 @@ class Walker:
         self.visit(node)
         self.quiet -= 1
 
-    def _arguments(self, args: ast.arguments) -> None:
-        """Each parameter in turn: its name, annotation and default."""
+    def _arguments(self, args: ast.arguments, *, own: bool = True) -> None:
+        """Each parameter in turn: its name (`own`: the enclosing function's, not a
+        lambda's, whose names `FunctionGatherer.lambda_` keeps), annotation and default."""
         functions = self.functions
         plain = [*args.posonlyargs, *args.args]
         defaults: list[ast.expr | None] = [None] * (len(plain) - len(args.defaults))
@@ -135,7 +136,8 @@ class Walker:
         if args.kwarg is not None:
             ordered.append((args.kwarg, None))
         for arg, default in ordered:
-            functions.param(arg.arg)
+            if own:
+                functions.param(arg.arg)
             if arg.annotation is not None:
                 self.visit(arg.annotation)
             if default is not None:
@@ -181,7 +183,7 @@ class Walker:
 
     def _lambda(self, node: ast.Lambda) -> None:
         self.functions.lambda_(node)
-        self._arguments(node.args)
+        self._arguments(node.args, own=False)
         self.visit(node.body)
 
     def _call(self, node: ast.Call) -> None:

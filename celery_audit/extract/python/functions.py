@@ -291,8 +291,13 @@ class FunctionGatherer:
                         self._frame.request_contexts.add(target.id)
 
     def lambda_(self, node: ast.Lambda) -> None:
+        """A lambda's parameters are local names of the body it sits in (the facts keep
+        no scope per lambda), not parameters of that function."""
         if self._frame is not None:
-            self._frame.stores.update(a.arg for a in node.args.args)
+            args = node.args
+            every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+            every += [a for a in (args.vararg, args.kwarg) if a is not None]
+            self._frame.stores.update(a.arg for a in every)
 
     def imported(self, node: ast.Import | ast.ImportFrom) -> None:
         if self._frame is None:
