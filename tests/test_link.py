@@ -376,3 +376,45 @@ def test_two_projects_with_the_same_package_name_are_both_analysed() -> None:
         ("services/api/Procfile", "app.tasks.celery", None),
         ("services/thumbnails/Procfile", f"{thumbnails}.celery", None),
     }
+
+
+def test_ca104_says_where_a_script_s_task_name_comes_from(tmp_path: Path) -> None:
+    """A task of a module run as a script registers under the app's main (or
+    `__main__`), not its module path: CA104 says so, and what breaks it."""
+    from conftest import FIXTURES, scan_json
+
+    (main,) = [
+        f for f in scan_json(FIXTURES / "resolve_main_module")["findings"] if f["code"] == "CA104"
+    ]
+    assert (
+        "the name `make_thumbnail` gets from its app's main (`thumbnails`) when its module runs as a script"
+        in main["message"]
+    )
+    _project(tmp_path, {
+        "worker.py": """
+            from celery import Celery
+
+            app = Celery(__name__)
+
+            @app.task
+            def resize(path):
+                return path
+
+            if __name__ == "__main__":
+                app.worker_main(["worker"])
+        """,
+        "web.py": """
+            from worker import app
+
+            def thumbnail(path):
+                app.send_task("__main__.resize", args=(path,))
+                app.send_task("worker.resize", args=(path,))
+        """,
+    })  # fmt: skip
+    messages = sorted(f["message"] for f in scan_json(tmp_path)["findings"] if f["code"] == "CA104")
+    assert len(messages) == 2
+    assert (
+        "`__main__.resize`, the name `resize` gets from `__main__` when its module runs as a script"
+        in messages[0]
+    )
+    assert "`worker.resize`, a name derived from the module path of `resize`" in messages[1]
