@@ -7,6 +7,7 @@ what each dispatch calls, which functions serve HTTP, the import graph and its c
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import posixpath
 import re
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from celery_audit.celery_names import listed_modules, setting_name
+from celery_audit.extract.python.table import dotted
 from celery_audit.graph import ProjectGraph
 from celery_audit.model.facts import (
     AppConfig,
@@ -753,7 +755,7 @@ class _Linker:
         file = self.file_of[module]
         func = fn.qualname.rsplit(".", 1)[-1]
         name_kw = kw.get("name")
-        explicit = name_kw is not None and name_kw.literal
+        explicit = name_kw is not None
         renamed_by = None
         owner_module, owner_func = module, func
         provided: list[Evidence] = []
@@ -774,7 +776,12 @@ class _Linker:
                     Evidence(file, inner.span, f"decorator @{inner.text} pushes {kind} context")
                 )
         derived = f"{self.natural.get(owner_module, owner_module)}.{owner_func}"
-        name = name_kw.value if explicit and name_kw else derived
+        if name_kw is None:
+            name = derived
+        elif name_kw.literal:
+            name = name_kw.value
+        else:
+            name = self._string_value(module, fn.qualname.rpartition(".")[0], name_kw.value)
         other_names = (
             () if explicit else self._other_names(module, owner_module, owner_func, app, name)
         )
@@ -824,6 +831,7 @@ class _Linker:
             app=app,
             name=name,
             name_explicit=explicit,
+            name_pattern=UNKNOWN_PART in name,
             bind=kw.get("bind") is not None and kw["bind"].value == "True",
             base=base_kw.value if base_kw else None,
             queue=kw["queue"].value if "queue" in kw else None,
@@ -842,6 +850,38 @@ class _Linker:
             options=decorator.keywords,
             other_names=other_names,
         )
+
+    def _string_value(self, module: str, scope: str, text: str) -> str:
+        """The string the expression `text` (read in `scope` of `module`) builds from
+        literals and the project's string constants: a constant's name, an f-string,
+        `+`; each part that cannot be known statically is `*`."""
+        try:
+            tree = ast.parse(text.strip(), mode="eval")
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            return UNKNOWN_PART
+        value = self._string_of(module, scope, tree.body, 0)
+        return re.sub(r"\*+", UNKNOWN_PART, value)
+
+    def _string_of(self, module: str, scope: str, node: ast.expr, depth: int) -> str:
+        if depth > 16:
+            return UNKNOWN_PART
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr):
+            return "".join(self._string_of(module, scope, part, depth + 1) for part in node.values)
+        if isinstance(node, ast.FormattedValue):
+            plain = node.conversion in (-1, ord("s")) and node.format_spec is None
+            return self._string_of(module, scope, node.value, depth + 1) if plain else UNKNOWN_PART
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left = self._string_of(module, scope, node.left, depth + 1)
+            return left + self._string_of(module, scope, node.right, depth + 1)
+        dotted_name = dotted(node)
+        if dotted_name is not None:
+            target = self.resolve(module, Ref(dotted_name, scope))
+            binding = target.binding if target is not None and target.kind == "def" else None
+            if binding is not None and binding.value_str is not None:
+                return binding.value_str
+        return UNKNOWN_PART
 
     def _other_names(
         self, module: str, owner_module: str, func: str, app: str, name: str
@@ -1436,6 +1476,9 @@ def _is_function(target: Target | None) -> bool:
         and target.binding is not None
         and target.binding.kind == "function"
     )
+
+
+UNKNOWN_PART = "*"  # a part of a task's name= that is not known statically
 
 
 def _started_in(file: str, workdir: str | None) -> str | None:

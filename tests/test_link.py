@@ -418,3 +418,15 @@ def test_ca104_says_where_a_script_s_task_name_comes_from(tmp_path: Path) -> Non
         in messages[0]
     )
     assert "`worker.resize`, a name derived from the module path of `resize`" in messages[1]
+
+
+def test_task_names_from_constants_and_f_strings() -> None:
+    """`name=RENEW_LOAN` is the constant's value; `name=f"{__name__}.holds.expire"`
+    is only partly known: `*.holds.expire`, which the dispatch by name matches (no
+    CA103), and which is not taken for a derived name (no CA104/CA714)."""
+    from conftest import FIXTURES
+
+    project = audit(FIXTURES / "ca103_near_miss", settings=Settings()).project
+    names = {t.func: (t.name, t.name_explicit, t.name_pattern) for t in project.tasks}
+    assert names["renew_loan"] == ("tasks.loans.renew", True, False)
+    assert names["expire_holds"] == ("*.holds.expire", True, True)

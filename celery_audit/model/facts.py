@@ -95,7 +95,9 @@ class Binding:
     "create_app"; `task = tasks.export` has value_ref "tasks.export"). For a class,
     `bases` are the base classes as written. For a function that returns one of its
     nested functions (a decorator), `wrapper` names that nested function and
-    `wrapper_uses_wraps` says whether it is decorated with functools.wraps.
+    `wrapper_uses_wraps` says whether it is decorated with functools.wraps. `value_str`
+    is the string an assignment binds when its right-hand side is a string literal
+    (`WEEKLY = "reports.weekly"`: task names kept in constants).
     """
 
     name: str
@@ -108,6 +110,7 @@ class Binding:
     call_has_args: bool = False
     wrapper: str | None = None
     wrapper_uses_wraps: bool = False
+    value_str: str | None = None
 
 
 @dataclass(frozen=True)

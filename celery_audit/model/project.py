@@ -79,7 +79,9 @@ class Task:
     """A Celery task.
 
     `name` is the registered name Celery will use; `name_explicit` whether `name=` set
-    it. `app` is the qualname of the bound Celery app, "shared_task", or "" when the
+    it. A `name=` that is not a literal is evaluated from the project's string
+    constants (`name=WEEKLY`, `name=f"{PREFIX}.daily"`); a part that cannot be known
+    statically is a `*` in `name` (`shop.jobs.*`), and `name_pattern` is then true. `app` is the qualname of the bound Celery app, "shared_task", or "" when the
     decorator's app could not be resolved. `renamed_by` is the wrapper decorator that
     replaced the function's name (no functools.wraps), if any. `options` are the task
     decorator's keywords as written (`time_limit=60`, `autoretry_for=(Exception,)`).
@@ -115,6 +117,7 @@ class Task:
     options: tuple[Keyword, ...] = ()
     aliases: tuple[str, ...] = ()
     other_names: tuple[str, ...] = ()
+    name_pattern: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:

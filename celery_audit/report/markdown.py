@@ -39,7 +39,13 @@ def _use_instead(doc: str) -> str | None:
 
 
 def _task_line(task: Task) -> str:
-    name = _code(task.name) + ("" if task.name_explicit else " (derived name)")
+    name = _code(task.name) + (
+        " (derived name)"
+        if not task.name_explicit
+        else " (name= only partly known statically)"
+        if task.name_pattern
+        else ""
+    )
     return f"{link(task.file, task.def_span.line)} task {_code(task.func)} registered as {name}, {_code(task.decorator)}"
 
 

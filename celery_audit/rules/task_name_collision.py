@@ -44,6 +44,8 @@ FIX = "Give each task a unique name=... (prefix it with its module or domain)."
 def check(project: Project) -> Iterator[Finding]:
     first: dict[tuple[str, str], Task] = {}
     for task in sorted(project.tasks, key=lambda t: (t.file, t.def_span.line)):
+        if task.name_pattern:
+            continue  # a name only partly known statically: nothing to compare
         key = (task.root, task.name)
         if key not in first:
             first[key] = task

@@ -27,14 +27,22 @@ celery.conf.beat_schedule = {
 }
 ```
 
+A task's `name=` is read through the project's string constants (`name=RENEW_LOAN`,
+`name=f"{PREFIX}.renew"`); a part that cannot be known statically
+(`name=f"{__name__}.holds.expire"`) matches anything, so a reference it could match is
+not reported.
+
 ## Known problems
 Names outside the project's own packages are never reported: they may belong to
-another service's workers.
+another service's workers. A task made by a decorator helper that passes `name=` to
+the app's `task` itself (`@job("cleanup")` returning `celery.task(name=...)`) is taken
+to have its derived name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 
 from celery_audit.model.findings import Finding
 from celery_audit.model.project import Project
@@ -49,10 +57,14 @@ BUILTIN_PREFIXES = ("celery.",)
 
 
 def check(project: Project) -> Iterator[Finding]:
-    registered = {n for t in project.tasks for n in t.names}
+    registered = {n for t in project.tasks if not t.name_pattern for n in t.names}
+    # Names only partly known statically (`name=f"{prefix}.{job}"`): `shop.jobs.*`.
+    patterns = [t.name for t in project.tasks if t.name_pattern]
     own = {m.name.split(".", 1)[0] for m in project.modules}
     for ref in string_references(project):
         if ref.name in registered or ref.name.startswith(BUILTIN_PREFIXES):
+            continue
+        if any(fnmatchcase(ref.name, pattern) for pattern in patterns):
             continue
         if ref.name.split(".", 1)[0] not in own:
             continue

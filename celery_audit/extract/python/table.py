@@ -39,6 +39,14 @@ def span_of(node: ast.AST) -> Span:
     )
 
 
+def _constant_name(value: ast.expr) -> str | None:
+    """The string a module-level `NAME = "..."` binds, when it is short enough to be a
+    name (a task's, a queue's) rather than text."""
+    if isinstance(value, ast.Constant) and isinstance(value.value, str) and len(value.value) <= 200:
+        return value.value
+    return None
+
+
 def _is_type_checking(test: ast.expr) -> bool:
     name = dotted(test)
     return name in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
@@ -208,6 +216,7 @@ class _TableBuilder(ast.NodeVisitor):
                         value_ref=ref,
                         call_has_args=isinstance(value, ast.Call)
                         and bool(value.args or value.keywords),
+                        value_str=_constant_name(value) if not self.scope else None,
                     )
                 )
 
