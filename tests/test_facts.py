@@ -193,3 +193,17 @@ def test_a_lambda_in_a_method_s_decorator_keeps_the_instance() -> None:
     (weekly,) = [f for f in facts.functions if f.qualname == "Reports.weekly"]
     assert weekly.params == ("self", "week")
     assert weekly.self_uses == ("render",)
+
+
+def test_a_lambda_in_a_decorator_binds_nothing_in_the_function() -> None:
+    """Decorators run in the enclosing scope: a decorator's `lambda request: ...` does
+    not make `request` a local name of the decorated function's body."""
+    facts = extract_python(
+        b"from flask import request\n"
+        b"from app import celery\n\n"
+        b"@celery.task(retry_if=lambda request: False)\n"
+        b"def remember_host():\n"
+        b"    return request.host\n"
+    )
+    (task,) = facts.functions
+    assert [use.ref.dotted for use in task.uses] == ["request.host"]

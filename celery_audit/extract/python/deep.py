@@ -144,6 +144,9 @@ class Walker:
                 self.visit(default)
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        # Decorators run in the enclosing scope, before the function exists.
+        for decorator in node.decorator_list:
+            self._quietly(decorator)
         self.functions.enter_function(node)
         self.names.append(node.name)
         self.kinds.append("function")
@@ -152,8 +155,6 @@ class Walker:
         self.functions.open_frame(node)
         self.calls.enter_function()
         self.routes.enter_function(node)
-        for decorator in node.decorator_list:
-            self._quietly(decorator)
         self._arguments(node.args)
         if node.returns is not None:
             self.visit(node.returns)
