@@ -40,27 +40,58 @@ def secret() -> bytes | None:
 
 
 def _load_or_create(path: str) -> bytes | None:
-    for _ in range(2):
+    """The secret in `path`. A missing one is created, and an unusable one (the wrong
+    size: a run killed while writing it, before secrets were published whole) replaced:
+    the new secret is written to a private temporary file first, then published under
+    `path` whole, so no run ever reads half of one. Of two runs creating it at once the
+    first to publish wins and the other reads that one."""
+    for _ in range(3):
         try:
             with open(path, "rb") as handle:
                 data = handle.read(_SIZE + 1)
-            return data if len(data) == _SIZE else None
+            if len(data) == _SIZE:
+                return data
+            replace = True  # unusable: nothing can have been signed with it
         except FileNotFoundError:
-            pass
+            replace = False
         except OSError:
             return None
-        try:
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another run created it first: read that one
-            continue
-        except OSError:
+        if not _publish(path, replace=replace):
             return None
-        try:
-            os.write(fd, secrets.token_bytes(_SIZE))
-        finally:
-            os.close(fd)
     return None
+
+
+def _publish(path: str, *, replace: bool) -> bool:
+    """Write a new secret to `path` (`replace`: over the file there); False when the
+    folder cannot be written. Losing the race to another run is no failure."""
+    import tempfile  # only when the secret is made: 4 ms of every other run
+
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".secret.")  # mode 0600
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(_SIZE))
+        if replace:
+            os.replace(temporary, path)
+        else:
+            try:
+                os.link(temporary, path)  # fails if another run published first
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                os.replace(temporary, path)
+        return True
+    except OSError:
+        return False
+    finally:
+        try:  # noqa: SIM105 - what is left of the temporary file, if anything
+            os.unlink(temporary)
+        except OSError:
+            pass
 
 
 def sign(key: bytes, data: bytes) -> bytes:

@@ -430,3 +430,38 @@ def test_an_unwritable_cache_is_no_error(tmp_path: Path) -> None:
     expected = _scan(root, "--no-cache")
     (tmp_path / "file").write_text("")
     assert _scan(root, "--cache-dir", str(tmp_path / "file" / "cache")) == expected
+
+
+def test_an_unusable_secret_is_replaced_and_a_good_one_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A secret file of the wrong size (a run killed while writing it) would disable the
+    fact cache for good: it is replaced by a usable one. A usable one is never
+    replaced, and no temporary file is left beside it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "cache" / "celery-audit" / "secret"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"")
+    signing._cached.clear()
+    key = signing.secret()
+    assert key is not None and len(key) == 32 and path.read_bytes() == key
+    assert path.stat().st_mode & 0o777 == 0o600
+    signing._cached.clear()
+    assert signing.secret() == key
+    assert sorted(p.name for p in path.parent.iterdir()) == ["secret"]
+    root = _project(tmp_path / "repo")
+    assert _scan(root) == _scan(root, "--no-cache")
+    assert list((root / CACHE_DIR).glob("facts-*"))  # the cache works
+
+
+def test_runs_creating_the_secret_at_once_all_use_the_one_published(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = str(tmp_path / "cache" / "celery-audit" / "secret")
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    )
+    with context.Pool(8) as pool:
+        keys = pool.map(signing._load_or_create, [path] * 32)
+    assert len(set(keys)) == 1 and keys[0] is not None and len(keys[0]) == 32
+    assert Path(path).read_bytes() == keys[0]
