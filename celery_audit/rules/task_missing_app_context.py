@@ -7,6 +7,10 @@ Flask-Mail's `mail.send`, `url_for`, `render_template` — outside any
 `with app.app_context():` block, when neither the task's base class, the app's task
 class, nor a decorator under the task decorator pushes a context.
 
+A `@shared_task` of a project that creates no Celery app of its own (a library, or a
+Flask extension, whose tasks run in its users' apps) is not reported: whether that app
+pushes a context is outside the scan.
+
 ## Why is this bad?
 Workers run tasks outside any request, so there is no app context: the task fails
 with `RuntimeError: Working outside of application context.` the first time it runs
@@ -50,9 +54,13 @@ FIX = "Run tasks with a base class that pushes app.app_context() (task_cls=Flask
 
 
 def check(project: Project) -> Iterator[Finding]:
+    root_of = {m.name: m.root for m in project.modules}
+    with_apps = {root_of.get(app.module, "") for app in project.celery_apps}
     for task in project.tasks:
         if not task.needs_app_context:
             continue
+        if task.app == "shared_task" and task.root not in with_apps:
+            continue  # it runs in some other project's app: not knowable here
         providers = [e for e in task.context_provided_by if not e.what.startswith("with ")]
         if providers:
             continue
