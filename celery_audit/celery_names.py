@@ -6,6 +6,17 @@ from __future__ import annotations
 import re
 
 # Celery 3 names that Celery 4+ still reads under a new name (the ones rules use).
+TEST_MODULE = re.compile(r"^(test(s|ing)?(_|$)|conftest$)")
+
+
+def is_test_path(path: str) -> bool:
+    """Whether a root-relative file is test code: a module named `test*` or
+    `conftest`, or one in a `test` or `tests` folder."""
+    parts = path.split("/")
+    stem = parts[-1].rsplit(".", 1)[0]
+    return bool(TEST_MODULE.match(stem)) or any(part in ("test", "tests") for part in parts[:-1])
+
+
 OLD_NAMES = {
     "ignore_result": "task_ignore_result",
     "always_eager": "task_always_eager",

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from celery_audit.celery_names import listed_modules, setting_name
+from celery_audit.celery_names import is_test_path, listed_modules, setting_name
 from celery_audit.extract.python.table import dotted
 from celery_audit.graph import ProjectGraph
 from celery_audit.model.facts import (
@@ -797,9 +797,14 @@ class _Linker:
                     Evidence(file, decorator.span, f"base={base_kw.value} pushes an app context")
                 )
         if app == "shared_task":
-            # A shared task binds to the current app: one of its own project's apps.
+            # A shared task binds to the current app: one of its own project's apps;
+            # not one a test module makes, unless the task is test code too.
+            if is_test_path(file):
+                candidates = apps
+            else:
+                candidates = [d for d in apps if not is_test_path(self.file_of[d.obj.module])]
             root = self.import_root[module]
-            bound = [d for d in apps if self.import_root[d.obj.module] == root] or apps
+            bound = [d for d in candidates if self.import_root[d.obj.module] == root] or candidates
         else:
             bound = [d for d in apps if d.obj.qualname == app]
         with_base = [d for d in bound if d.context_base]

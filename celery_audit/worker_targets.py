@@ -86,6 +86,10 @@ class WorkerLinker:
             )
         if target.kind == "module":
             return None
+        if target.kind == "external":
+            # An object of an installed package (`from invenio_app.celery import
+            # celery`): whatever it is, the scan cannot see it.
+            return Resolution(module=module)
         return Resolution(
             problem=f"`{text}` names `{name}`, which is not a Celery app", module=module
         )

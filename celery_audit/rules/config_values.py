@@ -10,9 +10,9 @@ import ast
 import re
 import string
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Final
 
+from celery_audit.celery_names import is_test_path
 from celery_audit.model.facts import Keyword
 from celery_audit.model.findings import Related
 from celery_audit.model.project import Project, Setting, Task
@@ -23,7 +23,6 @@ UNKNOWN: Final = object()
 BROKER_KEYS = ("broker_url", "broker", "broker_read_url", "broker_write_url")
 BACKEND_KEYS = ("result_backend", "backend")
 
-TEST_MODULE = re.compile(r"^(test(s|ing)?(_|$)|conftest$)")
 TEST_CLASS = re.compile(r"^Test(s|ing)?([A-Z_]|$)|Test(ing)?Config$")
 
 
@@ -53,8 +52,7 @@ def is_test_config(setting: Setting) -> bool:
     """Whether a setting belongs to a test configuration: a config class named
     `Testing`, `Test*` or `*TestConfig`, a module named `test*` / `conftest`, or a
     module in a `tests` folder."""
-    path = PurePosixPath(setting.file)
-    if TEST_MODULE.match(path.stem) or any(part in ("test", "tests") for part in path.parts[:-1]):
+    if is_test_path(setting.file):
         return True
     return any(TEST_CLASS.search(part) for part in setting.container.split("."))
 

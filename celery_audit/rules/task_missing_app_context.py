@@ -9,7 +9,8 @@ class, nor a decorator under the task decorator pushes a context.
 
 A `@shared_task` of a project that creates no Celery app of its own (a library, or a
 Flask extension, whose tasks run in its users' apps) is not reported: whether that app
-pushes a context is outside the scan.
+pushes a context is outside the scan. An app made in test code (a pytest fixture's)
+does not count for the shared tasks of the code under test.
 
 ## Why is this bad?
 Workers run tasks outside any request, so there is no app context: the task fails
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from celery_audit.celery_names import is_test_path
 from celery_audit.model.findings import Finding, Related
 from celery_audit.model.project import Project
 from celery_audit.rules.base import finding
@@ -55,11 +57,17 @@ FIX = "Run tasks with a base class that pushes app.app_context() (task_cls=Flask
 
 def check(project: Project) -> Iterator[Finding]:
     root_of = {m.name: m.root for m in project.modules}
-    with_apps = {root_of.get(app.module, "") for app in project.celery_apps}
+    # The import roots with a Celery app; an app a test module makes (a pytest
+    # fixture's) runs only test code.
+    with_apps = {
+        root_of.get(app.module, "") for app in project.celery_apps if not is_test_path(app.file)
+    }
+    with_test_apps = {root_of.get(app.module, "") for app in project.celery_apps}
     for task in project.tasks:
         if not task.needs_app_context:
             continue
-        if task.app == "shared_task" and task.root not in with_apps:
+        roots = with_test_apps if is_test_path(task.file) else with_apps
+        if task.app == "shared_task" and task.root not in roots:
             continue  # it runs in some other project's app: not knowable here
         providers = [e for e in task.context_provided_by if not e.what.startswith("with ")]
         if providers:
