@@ -90,6 +90,17 @@ class WorkerLinker:
             # An object of an installed package (`from invenio_app.celery import
             # celery`): whatever it is, the scan cannot see it.
             return Resolution(module=module)
+        binding = target.binding
+        if (
+            target.kind == "def"
+            and binding is not None
+            and binding.kind == "assign"
+            and (binding.value_call is not None or binding.unpacked)
+        ):
+            # What a call returns that could not be classified (`celery =
+            # configure_celery(app)` returning an app made elsewhere; `app, celery =
+            # create_app()`): not known statically, so not judged.
+            return Resolution(module=module)
         return Resolution(
             problem=f"`{text}` names `{name}`, which is not a Celery app", module=module
         )

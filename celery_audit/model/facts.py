@@ -97,7 +97,8 @@ class Binding:
     nested functions (a decorator), `wrapper` names that nested function and
     `wrapper_uses_wraps` says whether it is decorated with functools.wraps. `value_str`
     is the string an assignment binds when its right-hand side is a string literal
-    (`WEEKLY = "reports.weekly"`: task names kept in constants).
+    (`WEEKLY = "reports.weekly"`: task names kept in constants). `unpacked`: bound by
+    unpacking (`app, celery = create_app()`), so its value is not known.
     """
 
     name: str
@@ -111,6 +112,7 @@ class Binding:
     wrapper: str | None = None
     wrapper_uses_wraps: bool = False
     value_str: str | None = None
+    unpacked: bool = False
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,18 @@ def span_of(node: ast.AST) -> Span:
     )
 
 
+def _unpacked_names(target: ast.Tuple | ast.List) -> list[str]:
+    names = []
+    for element in target.elts:
+        if isinstance(element, ast.Starred):
+            element = element.value
+        if isinstance(element, ast.Name):
+            names.append(element.id)
+        elif isinstance(element, (ast.Tuple, ast.List)):
+            names += _unpacked_names(element)
+    return names
+
+
 def _constant_name(value: ast.expr) -> str | None:
     """The string a module-level `NAME = "..."` binds, when it is short enough to be a
     name (a task's, a queue's) rather than text."""
@@ -205,6 +217,13 @@ class _TableBuilder(ast.NodeVisitor):
             # `celery_app = flask_app.extensions["celery"]` (the Flask docs' make_celery.py)
             ref = f"{dotted(value.value)}[{value.slice.value!r}]"
         for target in targets:
+            if isinstance(target, (ast.Tuple, ast.List)):
+                # `app, celery = create_app()`: bound, to values not known statically.
+                for name in _unpacked_names(target):
+                    self.bindings.append(
+                        Binding(name, "assign", span_of(node), scope=self.where, unpacked=True)
+                    )
+                continue
             if isinstance(target, ast.Name):
                 self.bindings.append(
                     Binding(
