@@ -33,6 +33,10 @@ class Resolution:
     module: str | None = None  # the module the worker imports first
 
 
+# Packages whose objects are not Celery apps (an -A naming one of them is wrong).
+NOT_APP_PACKAGES = ("flask.", "flask_", "redis.", "sqlalchemy.", "pymongo.", "kombu.")
+
+
 class WorkerLinker:
     def __init__(
         self,
@@ -90,19 +94,35 @@ class WorkerLinker:
             # An object of an installed package (`from invenio_app.celery import
             # celery`): whatever it is, the scan cannot see it.
             return Resolution(module=module)
-        binding = target.binding
-        if (
-            target.kind == "def"
-            and binding is not None
-            and binding.kind == "assign"
-            and (binding.value_call is not None or binding.unpacked)
-        ):
-            # What a call returns that could not be classified (`celery =
-            # configure_celery(app)` returning an app made elsewhere; `app, celery =
-            # create_app()`): not known statically, so not judged.
+        if self._unknowable(target):
             return Resolution(module=module)
         return Resolution(
             problem=f"`{text}` names `{name}`, which is not a Celery app", module=module
+        )
+
+    def _unknowable(self, target: Target) -> bool:
+        """Whether `target` is bound to a value the scan cannot know: by unpacking
+        (`app, celery = create_app()`), or to what a project function or an unknown
+        call returns (`celery = configure_celery(app)`, which configures and returns
+        an app made elsewhere). An instance of a project class, or of a package known
+        to make no Celery app (`db = SQLAlchemy()`), is known not to be one."""
+        binding = target.binding
+        if target.kind != "def" or binding is None or binding.kind != "assign":
+            return False
+        if binding.unpacked:
+            return True
+        if binding.value_call is None:
+            return False
+        module = target.module or ""
+        callee = self.resolver.resolve(module, Ref(binding.value_call, binding.scope))
+        if callee is None:
+            return True
+        if callee.kind == "external":
+            return not callee.name.startswith(NOT_APP_PACKAGES)
+        return (
+            callee.kind == "def"
+            and callee.binding is not None
+            and callee.binding.kind == "function"
         )
 
     def resolve(self, text: str, folder: str | None = None) -> Resolution:

@@ -430,3 +430,22 @@ def test_task_names_from_constants_and_f_strings() -> None:
     names = {t.func: (t.name, t.name_explicit, t.name_pattern) for t in project.tasks}
     assert names["renew_loan"] == ("tasks.loans.renew", True, False)
     assert names["expire_holds"] == ("*.holds.expire", True, True)
+
+
+def test_a_worker_target_naming_a_known_non_app_is_still_judged(tmp_path: Path) -> None:
+    """What a project function returns is not judged (resolve_worker_target_unknown);
+    an extension object is known not to be a Celery app: CA501."""
+    from conftest import scan_json
+
+    _project(tmp_path, {
+        "app.py": """
+            from celery import Celery
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+            celery = Celery(__name__)
+        """,
+        "Procfile": "worker: celery -A app.db worker\n",
+    })  # fmt: skip
+    (found,) = [f for f in scan_json(tmp_path)["findings"] if f["code"] == "CA501"]
+    assert "`app.db` names `app.db`, which is not a Celery app" in found["message"]
