@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CACHE_DIR", "FactCache", "facts_body", "facts_digest", "file_key", "unpickled_facts"]
 
-_FORMAT = 10  # bumped whenever the facts change shape: old entries would decode stale
+_FORMAT = 11  # bumped whenever the facts change shape: old entries would decode stale
 
 # -- the cache --------------------------------------------------------------------------
 

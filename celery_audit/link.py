@@ -414,6 +414,7 @@ class _Linker:
                             draft.obj.how = f"{scope}()"
         for inner_name in folded:
             drafts.pop(inner_name, None)
+        self._returned_apps(drafts)
         by_name = {}
         for draft in drafts.values():
             by_name[draft.obj.qualname] = draft
@@ -423,6 +424,26 @@ class _Linker:
             self._creation_settings(draft)
         self._configure(by_name)
         return sorted(drafts.values(), key=lambda d: (self.file_of[d.obj.module], d.obj.span.line))
+
+    def _returned_apps(self, drafts: dict[str, _AppDraft]) -> None:
+        """`celery = configure_celery(app)`, where the function configures and returns
+        an app made elsewhere (`return celery`): the name is that app too."""
+        for module, facts in sorted(self.py.items()):
+            for binding in facts.table.bindings:
+                if binding.kind != "assign" or not binding.value_call:
+                    continue
+                callee = self.resolve(module, Ref(binding.value_call, binding.scope))
+                returned = callee.binding.returns if callee and callee.binding else None
+                if callee is None or callee.module is None or returned is None:
+                    continue
+                if callee.binding is None or callee.binding.kind != "function":
+                    continue
+                scope = callee.name[len(callee.module) + 1 :]
+                target = self.resolve(callee.module, Ref(returned, scope))
+                draft = drafts.get(target.name) if target is not None else None
+                qualname = ".".join(p for p in (module, binding.scope, binding.name) if p)
+                if draft is not None and qualname != draft.obj.qualname:
+                    draft.aliases.add(qualname)
 
     def _creation_settings(self, draft: _AppDraft) -> None:
         creation = draft.obj.creation

@@ -449,3 +449,15 @@ def test_a_worker_target_naming_a_known_non_app_is_still_judged(tmp_path: Path) 
     })  # fmt: skip
     (found,) = [f for f in scan_json(tmp_path)["findings"] if f["code"] == "CA501"]
     assert "`app.db` names `app.db`, which is not a Celery app" in found["message"]
+
+
+def test_worker_targets_bound_to_what_a_function_returns() -> None:
+    """`app, celery = create_app()`: not knowable, not judged. `celery =
+    configure_celery(app)` returning the module-level app it configures: that app."""
+    from conftest import FIXTURES
+
+    project = audit(FIXTURES / "resolve_worker_target_unknown", settings=Settings()).project
+    assert {(w.app_target, w.app, w.problem) for w in project.worker_commands} == {
+        ("run.celery", None, None),
+        ("entry.celery", "shop.sockets.celery", None),
+    }

@@ -113,6 +113,7 @@ class Binding:
     wrapper_uses_wraps: bool = False
     value_str: str | None = None
     unpacked: bool = False
+    returns: str | None = None  # a function whose every `return` returns this name
 
 
 @dataclass(frozen=True)

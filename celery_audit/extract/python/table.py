@@ -108,6 +108,9 @@ class _TableBuilder(ast.NodeVisitor):
         self.in_main_guard = False
         # `global` names declared so far in each enclosing function or class body.
         self.globals: list[set[str]] = []
+        # What each enclosing function's `return` statements return (a dotted name, or
+        # None for anything else).
+        self.returns: list[list[str | None]] = []
         self.calls: list[str] = []
         self.main_calls: list[str] = []
 
@@ -128,6 +131,10 @@ class _TableBuilder(ast.NodeVisitor):
             binding = self.bindings[index]
             if binding.kind == "assign" and binding.scope == scope and binding.name in declared:
                 self.bindings[index] = dataclasses.replace(binding, scope="")
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if self.returns:
+            self.returns[-1].append(dotted(node.value) if node.value is not None else None)
 
     def visit_Global(self, node: ast.Global) -> None:
         if self.globals:
@@ -182,10 +189,17 @@ class _TableBuilder(ast.NodeVisitor):
         )
         self.scope.append(node.name)
         self.globals.append(set())
+        self.returns.append([])
         start = len(self.bindings)
         for stmt in node.body:
             self.visit(stmt)
         self._declare_globals(start)
+        returned = set(self.returns.pop())
+        if len(returned) == 1 and None not in returned:
+            # `return celery` (after configuring it): what calling the function gives.
+            self.bindings[start - 1] = dataclasses.replace(
+                self.bindings[start - 1], returns=returned.pop()
+            )
         self.scope.pop()
 
     visit_FunctionDef = _function
