@@ -46,11 +46,11 @@ class _Frame:
     uses: list[tuple[str, ast.AST, bool]] = field(default_factory=list)
     pushes: list[Ref] = field(default_factory=list)
     pushes_request: bool = False  # one of the pushes is a request context
-    request_contexts: set[str] = field(default_factory=set)  # `ctx = app.test_request_context()`
     inner: set[str] = field(default_factory=set)  # nested defs: locals of this frame
     context_depth: int = 0
     pushed_for_rest: bool = False
-    contexts: dict[str, str] = field(default_factory=dict)  # `ctx = app.app_context()`
+    # `ctx = app.app_context()`: the variable's `_context_push`
+    contexts: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     def local_names(self) -> set[str]:
         names = set(self.params) | self.stores | set(self.inner)
@@ -72,23 +72,18 @@ def _receiver_text(node: ast.expr) -> str | None:
 REQUEST_CONTEXT_METHODS = frozenset({"test_request_context", "request_context"})
 
 
-def _is_request_context(expr: ast.expr) -> bool:
-    """`app.test_request_context(...)` / `app.request_context(environ)`: a request
-    context (which pushes an app context too)."""
-    return (
-        type(expr) is ast.Call
-        and type(expr.func) is ast.Attribute
-        and expr.func.attr in REQUEST_CONTEXT_METHODS
-    )
-
-
-def _context_receiver(expr: ast.expr) -> str | None:
+def _context_push(expr: ast.expr) -> tuple[str, bool] | None:
+    """(receiver, whether it is a request context) of `app.app_context()`,
+    `app.test_request_context(...)` or `app.request_context(environ)` (a request
+    context pushes an app context too)."""
     if (
         type(expr) is ast.Call
         and type(expr.func) is ast.Attribute
         and expr.func.attr in CONTEXT_METHODS
     ):
-        return _receiver_text(expr.func.value)
+        receiver = _receiver_text(expr.func.value)
+        if receiver is not None:
+            return receiver, expr.func.attr in REQUEST_CONTEXT_METHODS
     return None
 
 
@@ -282,13 +277,11 @@ class FunctionGatherer:
         # `ctx = app.app_context()`, pushed later with `ctx.push()`
         if self._frame is None:
             return
-        receiver = _context_receiver(node.value)
-        if receiver is not None:
+        push = _context_push(node.value)
+        if push is not None:
             for target in node.targets:
                 if type(target) is ast.Name:
-                    self._frame.contexts[target.id] = receiver
-                    if _is_request_context(node.value):
-                        self._frame.request_contexts.add(target.id)
+                    self._frame.contexts[target.id] = push
 
     def lambda_(self, node: ast.Lambda) -> None:
         """A lambda's parameters are local names of the body it sits in (the facts keep
@@ -335,10 +328,10 @@ class FunctionGatherer:
             return 0
         entered = 0
         for item in node.items:
-            receiver = _context_receiver(item.context_expr)
-            if receiver is not None:
-                frame.pushes.append(Ref(receiver, frame.qualname))
-                frame.pushes_request |= _is_request_context(item.context_expr)
+            push = _context_push(item.context_expr)
+            if push is not None:
+                frame.pushes.append(Ref(push[0], frame.qualname))
+                frame.pushes_request |= push[1]
                 entered += 1
         frame.context_depth += entered
         return entered
@@ -356,19 +349,16 @@ class FunctionGatherer:
             return
         method = func.attr
         if method == "push" and type(func.value) is ast.Name:
-            receiver = frame.contexts.get(func.value.id)
-            request = func.value.id in frame.request_contexts
+            push = frame.contexts.get(func.value.id)
         elif method == "push":
-            receiver = _context_receiver(func.value)
-            request = _is_request_context(func.value)
+            push = _context_push(func.value)
         elif method == "enter_context" and len(node.args) + len(node.keywords) == 1:
             first = source_args(node)[0]
             value = first.value if type(first) in (ast.keyword, ast.Starred) else first  # type: ignore[union-attr]
-            receiver = _context_receiver(value)  # type: ignore[arg-type]
-            request = _is_request_context(value)  # type: ignore[arg-type]
+            push = _context_push(value)  # type: ignore[arg-type]
         else:
             return
-        if receiver is not None:
-            frame.pushes.append(Ref(receiver, frame.qualname))
-            frame.pushes_request |= request
+        if push is not None:
+            frame.pushes.append(Ref(push[0], frame.qualname))
+            frame.pushes_request |= push[1]
             frame.pushed_for_rest = True
