@@ -47,7 +47,7 @@ from celery_audit.model.project import (
     Task,
     WorkerCommand,
 )
-from celery_audit.resolve import Resolver, Target, module_names, path_aliases
+from celery_audit.resolve import Resolver, Target, module_names, module_parts, path_aliases
 from celery_audit.urls import best_rules
 from celery_audit.worker_targets import WorkerLinker
 
@@ -209,6 +209,9 @@ class _Linker:
         # `app.register_task(Export())`: (app qualname, module, the registration step)
         self._registrations: list[tuple[str, str, AppConfig]] = []
         self._drafts: dict[str, _AppDraft] = {}  # apps by qualname and alias
+        # (name, function) of `name = function(...)` for a project function whose every
+        # `return` returns one name (`objects` collects them, `_returned_apps` reads them)
+        self._returned: list[tuple[str, Target]] = []
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -265,6 +268,9 @@ class _Linker:
                 callee = self.resolve(module, Ref(binding.value_call, binding.scope))
                 if callee is None:
                     continue
+                function = callee.binding if callee.kind == "def" else None
+                if function is not None and function.kind == "function" and function.returns:
+                    self._returned.append((qualname, callee))  # see `_returned_apps`
                 kind = self._creation_kind(callee.name) or self._app_class_kind(callee)
                 if kind is None and callee.kind == "def" and callee.binding is not None:
                     kind = self._factory_kind(callee)
@@ -427,23 +433,16 @@ class _Linker:
 
     def _returned_apps(self, drafts: dict[str, _AppDraft]) -> None:
         """`celery = configure_celery(app)`, where the function configures and returns
-        an app made elsewhere (`return celery`): the name is that app too."""
-        for module, facts in sorted(self.py.items()):
-            for binding in facts.table.bindings:
-                if binding.kind != "assign" or not binding.value_call:
-                    continue
-                callee = self.resolve(module, Ref(binding.value_call, binding.scope))
-                returned = callee.binding.returns if callee and callee.binding else None
-                if callee is None or callee.module is None or returned is None:
-                    continue
-                if callee.binding is None or callee.binding.kind != "function":
-                    continue
-                scope = callee.name[len(callee.module) + 1 :]
-                target = self.resolve(callee.module, Ref(returned, scope))
-                draft = drafts.get(target.name) if target is not None else None
-                qualname = ".".join(p for p in (module, binding.scope, binding.name) if p)
-                if draft is not None and qualname != draft.obj.qualname:
-                    draft.aliases.add(qualname)
+        an app made elsewhere (`return celery`): the name is that app too. The names
+        bound to what such a function returns were collected by `objects`."""
+        for qualname, callee in self._returned:
+            assert callee.binding is not None and callee.binding.returns is not None
+            module = callee.module or ""
+            scope = callee.name[len(module) + 1 :]
+            target = self.resolve(module, Ref(callee.binding.returns, scope))
+            draft = drafts.get(target.name) if target is not None else None
+            if draft is not None and qualname != draft.obj.qualname:
+                draft.aliases.add(qualname)
 
     def _creation_settings(self, draft: _AppDraft) -> None:
         creation = draft.obj.creation
@@ -1535,11 +1534,7 @@ def _distinct_names(natural: dict[str, str]) -> dict[str, str]:
             seen.add(natural[path])
             keys[path] = natural[path]
             continue
-        parts = path.split("/")
-        parts[-1] = parts[-1].rsplit(".", 1)[0]
-        if parts[-1] == "__init__":
-            parts.pop()
-        key = ".".join(_identifier(part) for part in parts)
+        key = ".".join(_identifier(part) for part in module_parts(path))
         while key in taken:
             key += "_"
         taken.add(key)

@@ -41,15 +41,18 @@ class Target:
         return self.name
 
 
-def _module_parts(path: str) -> list[str]:
-    """The parts of a root-relative POSIX path with the file's suffix dropped
-    (`pkg/tasks.py` -> pkg, tasks); as pathlib would give them, without its cost
-    (linking splits every path of the project)."""
+def module_parts(path: str) -> list[str]:
+    """The parts of a root-relative POSIX path to a module, its file's suffix and a
+    package's `__init__` dropped (`pkg/tasks.py` -> pkg, tasks; `pkg/__init__.py` ->
+    pkg); as pathlib would give them, without its cost (linking splits every path of
+    the project)."""
     parts = path.split("/")
     name = parts[-1]
     dot = name.rfind(".")
     if 0 < dot < len(name) - 1:
         parts[-1] = name[:dot]
+    if parts[-1] == "__init__":
+        parts.pop()
     return parts
 
 
@@ -61,9 +64,7 @@ def path_aliases(names: dict[str, str]) -> dict[str, str]:
     taken = set(names.values())
     aliases: dict[str, str] = {}
     for path, name in names.items():
-        parts = _module_parts(path)
-        if parts[-1] == "__init__":
-            parts.pop()
+        parts = module_parts(path)
         own = name.count(".") + 1
         for start in range(len(parts) - own - 1, -1, -1):
             if start < 0 or not all(p.isidentifier() for p in parts[start:]):
@@ -85,9 +86,7 @@ def module_names(paths: list[str], root_packages: tuple[str, ...] = ()) -> dict[
     present = set(paths)
     names = {}
     for path in paths:
-        parts = _module_parts(path)
-        if parts[-1] == "__init__":
-            parts.pop()
+        parts = module_parts(path)
         # Drop leading folders that are not packages.
         start = len(parts) - 1 if path.rpartition("/")[2] != "__init__.py" else len(parts)
         while start > 0 and "/".join([*parts[:start], "__init__.py"]) in present:
